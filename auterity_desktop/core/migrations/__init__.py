@@ -1,0 +1,1 @@
+"""Alembic migrations, applied on start and by ``auterity db upgrade``."""

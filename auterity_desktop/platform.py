@@ -1,0 +1,140 @@
+"""The composition root: one object that builds settings, database, registry and services.
+
+The GUI, the CLI, the REST API and the tests all start the product the same way::
+
+    async with Platform.from_environment() as platform:
+        ...
+
+so everything the GUI can do is reachable, and testable, without Qt. Later features add their
+services in ``_register_services``; the UI reaches them only through this facade.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from auterity_desktop import __version__
+from auterity_desktop.config import Settings, load_settings
+from auterity_desktop.core.cache import CacheService
+from auterity_desktop.core.db import Database
+from auterity_desktop.core.errors import ErrorCode, ServiceError
+from auterity_desktop.core.events import EventBus
+from auterity_desktop.core.logging import configure_logging
+from auterity_desktop.core.metrics import MetricKind, MetricsCollector
+from auterity_desktop.core.recovery import ErrorRecoveryService
+from auterity_desktop.core.registry import ServiceRegistry
+from auterity_desktop.core.service import Health, HealthState
+
+logger = logging.getLogger(__name__)
+
+
+class Platform:
+    def __init__(
+        self,
+        settings: Settings,
+        sources: Mapping[str, str] | None = None,
+        *,
+        configure_logs: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.sources = dict(sources or {})
+        self.version = __version__
+        self._configure_logs = configure_logs
+        self.events = EventBus()
+        self.metrics = MetricsCollector()
+        self.registry = ServiceRegistry()
+        self.database = Database(settings.effective_database_url)
+        self.cache = CacheService(max_size=10_000, default_ttl=300)
+        self.recovery = ErrorRecoveryService()
+        self.started_at: float | None = None
+        self._register_services()
+
+    @classmethod
+    def from_environment(
+        cls, env: Mapping[str, str] | None = None, config_file: Path | None = None, **kwargs: Any
+    ) -> Platform:
+        settings, sources = load_settings(env, config_file)
+        return cls(settings, sources, **kwargs)
+
+    def _register_services(self) -> None:
+        for service in (self.database, self.cache, self.recovery):
+            self.registry.register(service)
+        self.metrics.describe(
+            "auterity_service_up", MetricKind.GAUGE, "1 when a service is healthy"
+        )
+        self.metrics.describe(
+            "auterity_startup_seconds", MetricKind.GAUGE, "Seconds the platform took to start"
+        )
+
+    @property
+    def running(self) -> bool:
+        return self.started_at is not None
+
+    async def start(self) -> None:
+        if self.running:
+            return
+        began = time.perf_counter()
+        try:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ServiceError(
+                ErrorCode.SERVICE_START_FAILED,
+                f"Cannot create the data directory {self.settings.data_dir}: {exc.strerror}",
+                {"data_dir": str(self.settings.data_dir)},
+            ) from None
+        if self._configure_logs:
+            configure_logging(self.settings.log_dir, self.settings.log_level)
+        await self.registry.start_all()
+        self.started_at = time.time()
+        elapsed = time.perf_counter() - began
+        self.metrics.gauge("auterity_startup_seconds", elapsed)
+        logger.info(
+            "platform started",
+            extra={
+                "database": self.database.description,
+                "duration": round(elapsed, 3),
+                "services": self.registry.running,
+            },
+        )
+        self.events.publish("platform_started", {"database": self.database.description})
+
+    async def stop(self) -> None:
+        if self.running:
+            self.events.publish("platform_stopping", {})
+        await self.events.drain()
+        await self.registry.stop_all()
+        await self.events.close()
+        if self.running:
+            logger.info("platform stopped")
+        self.started_at = None
+
+    async def health(self) -> dict[str, Health]:
+        result = await self.registry.health()
+        for name, health in result.items():
+            self.metrics.gauge("auterity_service_up", 1.0 if health.ok else 0.0, {"service": name})
+        return result
+
+    @staticmethod
+    def overall(health: Mapping[str, Health]) -> HealthState:
+        states = {h.state for h in health.values()}
+        for state in (HealthState.DOWN, HealthState.STOPPED, HealthState.DEGRADED):
+            if state in states:
+                return state
+        return HealthState.OK
+
+    async def __aenter__(self) -> Platform:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

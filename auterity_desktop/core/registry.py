@@ -63,6 +63,7 @@ class ServiceRegistry:
         state: dict[str, str] = {}
 
         def visit(name: str, path: list[str]) -> None:
+            """``path`` is the chain of services that led here, ``name`` excluded."""
             if state.get(name) == "done":
                 return
             if state.get(name) == "visiting":
@@ -86,7 +87,7 @@ class ServiceRegistry:
             order.append(service)
 
         for name in self._services:
-            visit(name, [name])
+            visit(name, [])
         return order
 
     async def start_all(self) -> None:

@@ -70,8 +70,11 @@ class RetryPolicy:
 
     def ceiling(self, failure: int) -> float:
         """The largest delay after the ``failure``-th failed attempt (1-based)."""
-        exponent = min(failure - 1, 64)  # avoid float overflow on absurd attempt counts
-        return float(min(self.max_delay, self.base_delay * self.multiplier**exponent))
+        try:
+            raw = self.base_delay * float(self.multiplier) ** (failure - 1)
+        except OverflowError:  # absurd attempt counts: the cap applies anyway
+            return float(self.max_delay)
+        return float(min(self.max_delay, raw))
 
     def delay(self, failure: int, rng: random.Random | None = None) -> float:
         """A delay in ``[ceiling × (1 − jitter), ceiling]``."""

@@ -1,0 +1,128 @@
+"""Starts the GUI: settings, QApplication, the window, then the qasync loop and services.
+
+Order matters for start-up time. Settings are validated first (a bad value must stop
+start-up before anything is shown). The window is built and shown next, importing only what
+it draws; qasync and the service layer (SQLAlchemy, Alembic) load after it is on screen, and
+the platform starts in the background while the status bar says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from auterity_desktop import APP_ID, APP_NAME, __version__
+from auterity_desktop.config import SettingsError, load_settings
+from auterity_desktop.core.logging import configure_logging, shutdown_logging
+
+logger = logging.getLogger(__name__)
+
+
+def _fatal_settings(error: SettingsError) -> None:
+    for line in error.lines:
+        print(f"{APP_ID}: {line}", file=sys.stderr)
+
+
+def run_gui(
+    argv: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+    on_shown: Callable[[object], None] | None = None,
+) -> int:
+    """Run the application until its window closes; returns the process exit code.
+
+    ``on_shown(window)`` is called once the window is on screen and the event loop runs
+    (the start-up benchmark uses it).
+    """
+    try:
+        settings, sources = load_settings(env, config_file)
+    except SettingsError as error:
+        _fatal_settings(error)
+        _show_fatal_dialog(error)
+        return 2
+    configure_logging(settings.log_dir, settings.log_level)
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from auterity_desktop.ui.crash_handler import CrashHandler
+    from auterity_desktop.ui.main_window import MainWindow, window_state
+    from auterity_desktop.ui.platform_bridge import PlatformBridge
+    from auterity_desktop.ui.resources import app_icon
+    from auterity_desktop.ui.tasks import TaskRunner
+    from auterity_desktop.ui.theme import ThemeManager, ThemeMode
+
+    app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
+    assert isinstance(app, QApplication)
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("Auterity")
+    app.setDesktopFileName(APP_ID)
+    app.setWindowIcon(app_icon())
+    app.setQuitOnLastWindowClosed(False)  # we quit ourselves, after services stopped
+
+    state = window_state(settings)
+    mode = str(state.value("theme", ThemeMode.SYSTEM.value))
+    theme = ThemeManager(
+        app, ThemeMode(mode) if mode in ThemeMode.__members__.values() else ThemeMode.SYSTEM
+    )
+    window_ref: list[MainWindow] = []
+    crash = CrashHandler(lambda: window_ref[0] if window_ref else None)
+    tasks = TaskRunner(crash.report)
+    bridge = PlatformBridge(settings, sources, tasks)
+    window = MainWindow(settings, sources, theme, bridge, tasks, state)
+    window_ref.append(window)
+    window.show()
+    if on_shown is not None:
+        QTimer.singleShot(0, lambda: on_shown(window))
+
+    import qasync
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    crash.install(loop)
+    closed: asyncio.Future[None] = loop.create_future()
+    window.sig_closed.connect(lambda: closed.done() or closed.set_result(None))
+    try:
+        bridge.start()
+        loop.run_until_complete(closed)
+        loop.run_until_complete(bridge.stop())
+        loop.run_until_complete(tasks.shutdown())
+    finally:
+        crash.uninstall()
+        loop.run_until_complete(loop.shutdown_default_executor())
+        asyncio.set_event_loop(None)
+        loop.close()
+        shutdown_logging()
+    return 0
+
+
+def _show_fatal_dialog(error: SettingsError) -> None:
+    """Also tell a user who started the app from a menu (no terminal) why it did not open."""
+    try:
+        from PySide6.QtWidgets import QApplication, QMessageBox
+    except ImportError:  # pragma: no cover - the GUI extra is always installed
+        return
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        return
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return  # no screen: creating a QApplication would abort the process
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    QMessageBox.critical(None, f"{APP_NAME} cannot start", "\n".join(error.lines))
+    del app
+
+
+def main() -> int:
+    """Entry point of ``auterity-desktop``."""
+    return run_gui(sys.argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,223 @@
+"""The main window: navigation rail, lazily built pages, menus and the status bar.
+
+Pages are created the first time they are shown, so start-up only pays for the rail and the
+first page. Window geometry, the last page and the theme choice are remembered in an INI file
+in the data folder (per data folder, so a test or a second profile never touches yours).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QStackedWidget, QWidget
+
+from auterity_desktop import APP_NAME
+from auterity_desktop.config import Settings
+from auterity_desktop.core.errors import ServiceError
+from auterity_desktop.core.service import Health
+from auterity_desktop.ui.navigation_rail import NavigationRail
+from auterity_desktop.ui.pages import PAGES, PageSpec
+from auterity_desktop.ui.pages.context import PageContext
+from auterity_desktop.ui.platform_bridge import PlatformBridge
+from auterity_desktop.ui.resources import app_icon
+from auterity_desktop.ui.status_bar import PlatformStatusBar
+from auterity_desktop.ui.tasks import TaskRunner
+from auterity_desktop.ui.theme import ThemeManager, ThemeMode
+
+logger = logging.getLogger(__name__)
+
+STATE_FILE = "ui-state.ini"
+DEFAULT_SIZE = (1280, 800)
+
+
+def window_state(settings: Settings) -> QSettings:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return QSettings(str(settings.data_dir / STATE_FILE), QSettings.Format.IniFormat)
+
+
+class MainWindow(QMainWindow):
+    sig_closed = Signal()
+
+    def __init__(
+        self,
+        settings: Settings,
+        sources: Mapping[str, str],
+        theme: ThemeManager,
+        bridge: PlatformBridge,
+        tasks: TaskRunner,
+        state: QSettings,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(app_icon())
+        self.setObjectName("MainWindow")
+        self.settings = settings
+        self.theme = theme
+        self.bridge = bridge
+        self.state = state
+        self.context = PageContext(settings, sources, theme, bridge, tasks)
+        self.pages: dict[str, QWidget] = {}
+
+        self.rail = NavigationRail(PAGES)
+        self.rail.sig_page_requested.connect(self.show_page)
+        self.stack = QStackedWidget()
+        self._slots: dict[str, QWidget] = {}
+        for spec in PAGES:  # cheap placeholders, replaced by the real page on first visit
+            slot = QWidget()
+            self._slots[spec.key] = slot
+            self.stack.addWidget(slot)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.rail)
+        layout.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.status = PlatformStatusBar()
+        self.setStatusBar(self.status)
+        self._build_menus()
+
+        theme.sig_theme_changed.connect(self._theme_changed)
+        theme.sig_mode_changed.connect(self._remember_theme)
+        self._theme_changed(theme.current)
+        bridge.sig_starting.connect(self.status.show_starting)
+        bridge.sig_started.connect(self._platform_started)
+        bridge.sig_start_failed.connect(self._platform_failed)
+        bridge.sig_health_changed.connect(self._health_changed)
+
+        self._restore_state()
+
+    # -- menus and shortcuts ----------------------------------------------------------
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        view_menu = self.menuBar().addMenu("&View")
+        self.page_actions: dict[str, QAction] = {}
+        for number, spec in enumerate(PAGES, start=1):
+            action = QAction(spec.title.replace("&", "&&"), self)
+            if number <= 9:
+                action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.triggered.connect(lambda _=False, key=spec.key: self.show_page(key))
+            view_menu.addAction(action)
+            self.page_actions[spec.key] = action
+        view_menu.addSeparator()
+        theme_menu = view_menu.addMenu("&Theme")
+        self.theme_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for mode, label in (
+            (ThemeMode.SYSTEM, "Follow the &system"),
+            (ThemeMode.LIGHT, "&Light"),
+            (ThemeMode.DARK, "&Dark"),
+        ):
+            action = QAction(label, self, checkable=True)
+            action.setChecked(self.theme.mode is mode)
+            action.triggered.connect(lambda _=False, m=mode: self.theme.set_mode(m))
+            group.addAction(action)
+            theme_menu.addAction(action)
+            self.theme_actions[mode.value] = action
+        toggle = QAction("Toggle &dark theme", self)
+        toggle.setShortcut(QKeySequence("Ctrl+Shift+T"))
+        toggle.triggered.connect(self.toggle_theme)
+        view_menu.addAction(toggle)
+        full_screen = QAction("&Full screen", self)
+        full_screen.setShortcut(QKeySequence.StandardKey.FullScreen)
+        full_screen.triggered.connect(
+            lambda: self.showNormal() if self.isFullScreen() else self.showFullScreen()
+        )
+        view_menu.addAction(full_screen)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction(f"&About {APP_NAME}", self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+
+    def toggle_theme(self) -> None:
+        self.theme.set_mode(ThemeMode.LIGHT if self.theme.current == "dark" else ThemeMode.DARK)
+
+    def show_about(self) -> Any:
+        from auterity_desktop.ui.about_dialog import AboutDialog
+
+        platform = self.bridge.platform
+        database = platform.database.description if platform else "not started"
+        dialog = AboutDialog(self.settings, database, self)
+        dialog.open()
+        return dialog
+
+    # -- pages ------------------------------------------------------------------------
+    def show_page(self, key: str) -> QWidget:
+        page = self.pages.get(key)
+        if page is None:
+            spec = next(s for s in PAGES if s.key == key)
+            page = self._build_page(spec)
+            slot = self._slots[key]
+            index = self.stack.indexOf(slot)
+            self.stack.insertWidget(index, page)
+            self.stack.removeWidget(slot)
+            slot.deleteLater()
+            self.pages[key] = page
+        self.stack.setCurrentWidget(page)
+        self.rail.set_current(key)
+        self.state.setValue("last_page", key)
+        return page
+
+    def _build_page(self, spec: PageSpec) -> QWidget:
+        module_name, _, class_name = spec.factory.partition(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        page: QWidget = cls(spec, self.context)
+        return page
+
+    def current_page(self) -> str | None:
+        return self.rail.current()
+
+    # -- platform ---------------------------------------------------------------------
+    def _platform_started(self, platform: Any) -> None:
+        self.status.show_database(platform.database.description)
+        self.status.showMessage("Ready", 3000)
+
+    def _platform_failed(self, error: BaseException) -> None:
+        message = error.message if isinstance(error, ServiceError) else str(error)
+        self.status.show_failed(message)
+
+    def _health_changed(self, health: Mapping[str, Health]) -> None:
+        self.status.show_health(health)
+
+    # -- theme ------------------------------------------------------------------------
+    def _theme_changed(self, _name: str) -> None:
+        colors = self.theme.colors
+        self.rail.set_colors(colors["muted_text"], colors["accent"])
+
+    def _remember_theme(self, mode: str) -> None:
+        self.state.setValue("theme", mode)
+        self.theme_actions[mode].setChecked(True)
+
+    # -- state ------------------------------------------------------------------------
+    def _restore_state(self) -> None:
+        geometry = self.state.value("geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(*DEFAULT_SIZE)
+        window_state_value = self.state.value("window_state")
+        if window_state_value is not None:
+            self.restoreState(window_state_value)
+        last = str(self.state.value("last_page", "dashboard"))
+        self.show_page(last if last in self._slots else "dashboard")
+
+    def save_state(self) -> None:
+        self.state.setValue("geometry", self.saveGeometry())
+        self.state.setValue("window_state", self.saveState())
+        self.state.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_state()
+        super().closeEvent(event)
+        if event.isAccepted():
+            self.sig_closed.emit()

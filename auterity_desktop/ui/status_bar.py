@@ -1,0 +1,61 @@
+"""The status bar: which database is in use and whether every service is healthy."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+from auterity_desktop.core.service import Health, HealthState
+
+_STYLE = {
+    HealthState.OK: "HealthOk",
+    HealthState.DEGRADED: "HealthWarning",
+    HealthState.DOWN: "HealthError",
+    HealthState.STOPPED: "HealthError",
+}
+
+
+class PlatformStatusBar(QStatusBar):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.database_label = QLabel("Database: opening…")
+        self.database_label.setObjectName("DatabaseLabel")
+        self.health_label = QLabel("● Starting services…")
+        self.health_label.setObjectName("HealthWarning")
+        self.health_label.setAccessibleName("Service health")
+        self.addPermanentWidget(self.database_label)
+        self.addPermanentWidget(self.health_label)
+
+    def _set_health(self, text: str, style: str, tooltip: str = "") -> None:
+        self.health_label.setText(f"● {text}")
+        self.health_label.setObjectName(style)
+        self.health_label.setToolTip(tooltip)
+        # re-polish so the style sheet picks up the new object name
+        self.health_label.style().unpolish(self.health_label)
+        self.health_label.style().polish(self.health_label)
+
+    def show_starting(self) -> None:
+        self._set_health("Starting services…", "HealthWarning")
+
+    def show_database(self, description: str) -> None:
+        self.database_label.setText(f"Database: {description}")
+
+    def show_failed(self, message: str) -> None:
+        self._set_health("Services failed to start", "HealthError", message)
+        self.showMessage(message)
+
+    def show_health(self, health: Mapping[str, Health]) -> None:
+        bad = {name: h for name, h in health.items() if not h.ok}
+        tooltip = "\n".join(
+            f"{name}: {h.state.value}" + (f" — {h.detail}" if h.detail else "")
+            for name, h in sorted(health.items())
+        )
+        if not bad:
+            self._set_health(f"All {len(health)} services healthy", "HealthOk", tooltip)
+            return
+        worst = max((h.state for h in bad.values()), key=list(_STYLE).index)
+        noun = "service" if len(bad) == 1 else "services"
+        self._set_health(
+            f"{len(bad)} {noun} {worst.value}: {', '.join(sorted(bad))}", _STYLE[worst], tooltip
+        )

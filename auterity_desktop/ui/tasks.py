@@ -1,0 +1,56 @@
+"""Runs coroutines for widgets on the qasync loop and keeps track of them.
+
+Qt signals cannot await, and qasync's ``asyncSlot`` does not work for closures or
+argument-less signals, so widgets call ``tasks.spawn(coro)`` instead. Failures go to the
+crash handler instead of vanishing in an unobserved task, and ``shutdown`` cancels what is
+still running when the window closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from PySide6.QtCore import QObject
+
+
+class TaskRunner(QObject):
+    def __init__(self, on_error: Callable[[BaseException], Any]) -> None:
+        super().__init__()
+        self._on_error = on_error
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def active(self) -> int:
+        return len(self._tasks)
+
+    def spawn(
+        self,
+        coro: Coroutine[Any, Any, Any],
+        *,
+        on_done: Callable[[Any], Any] | None = None,
+        on_error: Callable[[BaseException], Any] | None = None,
+    ) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+
+        def finished(t: asyncio.Task[Any]) -> None:
+            self._tasks.discard(t)
+            if t.cancelled():
+                return
+            exc = t.exception()
+            if exc is not None:
+                (on_error or self._on_error)(exc)
+            elif on_done is not None:
+                on_done(t.result())
+
+        task.add_done_callback(finished)
+        return task
+
+    async def shutdown(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)

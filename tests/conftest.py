@@ -21,7 +21,7 @@ DEFAULT_POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own data and config folders and none of the caller's settings."""
     for name in [*setting_names(), CONFIG_FILE_VAR]:
         monkeypatch.delenv(name, raising=False)
@@ -30,7 +30,7 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     data_dir = tmp_path / "data"
     monkeypatch.setenv("AUTERITY_DATA_DIR", str(data_dir))
-    yield data_dir
+    return data_dir
 
 
 @pytest.fixture

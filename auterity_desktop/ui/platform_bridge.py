@@ -80,6 +80,7 @@ class PlatformBridge(QObject):
         self.error = exc
         logger.error("the platform failed to start", exc_info=exc)
         self.sig_start_failed.emit(exc)
+        self.tasks.report_error(exc)
 
     def _forward_event(self, event: Event) -> None:
         self.sig_event.emit(event)

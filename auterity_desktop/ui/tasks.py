@@ -21,6 +21,10 @@ class TaskRunner(QObject):
         self._on_error = on_error
         self._tasks: set[asyncio.Task[Any]] = set()
 
+    def report_error(self, exc: BaseException) -> None:
+        """Show an error through the same channel as failed tasks."""
+        self._on_error(exc)
+
     @property
     def active(self) -> int:
         return len(self._tasks)

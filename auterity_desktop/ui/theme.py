@@ -12,7 +12,7 @@ from enum import StrEnum
 from string import Template
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from auterity_desktop.ui.resources import read_text
@@ -67,6 +67,7 @@ class ThemeManager(QObject):
         self._mode = mode
         self._applied = ""
         self.colors: dict[str, str] = {}
+        self._system_scheme = app.styleHints().colorScheme()
         app.setStyle("Fusion")
         app.styleHints().colorSchemeChanged.connect(self._on_system_scheme_changed)
         self.apply()
@@ -91,8 +92,7 @@ class ThemeManager(QObject):
     def resolved(self) -> str:
         if self._mode is not ThemeMode.SYSTEM:
             return self._mode.value
-        scheme = QGuiApplication.styleHints().colorScheme()
-        return "dark" if scheme == Qt.ColorScheme.Dark else "light"
+        return "dark" if self._system_scheme == Qt.ColorScheme.Dark else "light"
 
     def apply(self) -> None:
         name = self.resolved()
@@ -106,6 +106,11 @@ class ThemeManager(QObject):
         self._applied = name
         self.sig_theme_changed.emit(name)
 
-    def _on_system_scheme_changed(self, _scheme: Qt.ColorScheme) -> None:
+    def detach(self) -> None:
+        """Stop following the system (before this manager is dropped)."""
+        self._app.styleHints().colorSchemeChanged.disconnect(self._on_system_scheme_changed)
+
+    def _on_system_scheme_changed(self, scheme: Qt.ColorScheme) -> None:
+        self._system_scheme = scheme
         if self._mode is ThemeMode.SYSTEM:
             self.apply()

@@ -26,7 +26,7 @@ class PlannedPage(QWidget):
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._context = context
         self._recolour()
-        context.theme.sig_theme_changed.connect(lambda _name: self._recolour())
+        context.theme.sig_theme_changed.connect(self._on_theme_changed)
 
         title = QLabel(f"{spec.title} is not available in this build yet")
         title.setObjectName("EmptyStateTitle")
@@ -47,6 +47,9 @@ class PlannedPage(QWidget):
         layout.addWidget(title)
         layout.addWidget(text)
         layout.addStretch(2)
+
+    def _on_theme_changed(self, _name: str) -> None:
+        self._recolour()
 
     def _recolour(self) -> None:
         color = self._context.theme.colors.get("muted_text", "#888888")

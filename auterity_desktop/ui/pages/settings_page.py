@@ -55,7 +55,7 @@ class SettingsPage(QWidget):
             self.theme_combo.addItem(label, mode.value)
         self.theme_combo.setCurrentIndex(self.theme_combo.findData(context.theme.mode.value))
         self.theme_combo.currentIndexChanged.connect(self._theme_chosen)
-        context.theme.sig_theme_changed.connect(lambda _name: self._sync_theme_combo())
+        context.theme.sig_mode_changed.connect(self._sync_theme_combo)
         appearance = QGroupBox("Appearance")
         form = QFormLayout(appearance)
         theme_label = QLabel("&Theme:")
@@ -136,7 +136,7 @@ class SettingsPage(QWidget):
     def _theme_chosen(self, index: int) -> None:
         self._context.theme.set_mode(self.theme_combo.itemData(index))
 
-    def _sync_theme_combo(self) -> None:
+    def _sync_theme_combo(self, _mode: str = "") -> None:
         index = self.theme_combo.findData(self._context.theme.mode.value)
         if index != self.theme_combo.currentIndex():
             self.theme_combo.blockSignals(True)

@@ -1,0 +1,86 @@
+"""Qt fixtures: a qasync loop for coroutine-driven tests and a fully wired main window."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from auterity_desktop.config import load_settings
+from auterity_desktop.ui.crash_handler import CrashHandler
+from auterity_desktop.ui.main_window import MainWindow, window_state
+from auterity_desktop.ui.platform_bridge import PlatformBridge
+from auterity_desktop.ui.tasks import TaskRunner
+from auterity_desktop.ui.theme import ThemeManager, ThemeMode
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        loop.run_until_complete(loop.shutdown_default_executor())
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+@dataclass
+class App:
+    window: MainWindow
+    bridge: PlatformBridge
+    tasks: TaskRunner
+    crash: CrashHandler
+    theme: ThemeManager
+    loop: qasync.QEventLoop
+
+    def run(self, awaitable: Any) -> Any:
+        return self.loop.run_until_complete(awaitable)
+
+    def start_platform(self) -> None:
+        """Start services; a failure is left to the window to show, as in the real app."""
+        self.run(asyncio.gather(self.bridge.start(), return_exceptions=True))
+
+    def shutdown(self) -> None:
+        self.run(self.bridge.stop())
+        self.run(self.tasks.shutdown())
+
+
+@pytest.fixture
+def make_app(
+    qapp: QApplication, qloop: qasync.QEventLoop, qtbot: Any
+) -> Iterator[Callable[[], App]]:
+    built: list[App] = []
+
+    def build() -> App:
+        settings, sources = load_settings()
+        state = window_state(settings)
+        mode = str(state.value("theme", "system"))
+        theme = ThemeManager(qapp, ThemeMode(mode))
+        holder: list[MainWindow] = []
+        crash = CrashHandler(lambda: holder[0] if holder else None)
+        crash.install(qloop)
+        tasks = TaskRunner(crash.report)
+        bridge = PlatformBridge(settings, sources, tasks)
+        window = MainWindow(settings, sources, theme, bridge, tasks, state)
+        holder.append(window)
+        qtbot.addWidget(window)
+        app = App(window, bridge, tasks, crash, theme, qloop)
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        app.shutdown()
+        app.crash.uninstall()
+        for dialog in list(app.crash.dialogs):
+            dialog.close()
+        app.theme.detach()
+        app.theme.set_mode(ThemeMode.LIGHT)
+        app.theme.deleteLater()

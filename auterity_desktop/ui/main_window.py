@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
         toggle.triggered.connect(self.toggle_theme)
         view_menu.addAction(toggle)
         full_screen = QAction("&Full screen", self)
-        full_screen.setShortcut(QKeySequence.StandardKey.FullScreen)
+        full_screen.setShortcut(QKeySequence("F11"))
         full_screen.triggered.connect(
             lambda: self.showNormal() if self.isFullScreen() else self.showFullScreen()
         )

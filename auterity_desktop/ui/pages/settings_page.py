@@ -51,6 +51,7 @@ class SettingsPage(QWidget):
         # Appearance
         self.theme_combo = QComboBox()
         self.theme_combo.setAccessibleName("Theme")
+        self.theme_combo.setMaximumWidth(320)
         for mode, label in THEME_CHOICES:
             self.theme_combo.addItem(label, mode.value)
         self.theme_combo.setCurrentIndex(self.theme_combo.findData(context.theme.mode.value))

@@ -53,6 +53,7 @@ def run_gui(
     from auterity_desktop.ui.crash_handler import CrashHandler
     from auterity_desktop.ui.main_window import MainWindow, window_state
     from auterity_desktop.ui.platform_bridge import PlatformBridge
+    from auterity_desktop.ui.quit_signals import QuitOnSignals
     from auterity_desktop.ui.resources import app_icon
     from auterity_desktop.ui.tasks import TaskRunner
     from auterity_desktop.ui.theme import ThemeManager, ThemeMode
@@ -86,6 +87,8 @@ def run_gui(
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     crash.install(loop)
+    quit_signals = QuitOnSignals(window.close)
+    quit_signals.install()
     closed: asyncio.Future[None] = loop.create_future()
     window.sig_closed.connect(lambda: closed.done() or closed.set_result(None))
     try:
@@ -94,6 +97,7 @@ def run_gui(
         loop.run_until_complete(bridge.stop())
         loop.run_until_complete(tasks.shutdown())
     finally:
+        quit_signals.uninstall()
         crash.uninstall()
         loop.run_until_complete(loop.shutdown_default_executor())
         asyncio.set_event_loop(None)

@@ -55,3 +55,37 @@ def test_bad_setting_stops_start_up_with_one_line(
         "auterity-desktop: Invalid setting ALERT_THRESHOLD='high' (from environment): "
         "allowed is a number above 0 and at most 1."
     ]
+
+
+def test_sigterm_closes_the_window_and_stops_services(data_dir: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "from auterity_desktop.ui.app import run_gui\n"
+        "def shown(window):\n"
+        "    print('SHOWN', flush=True)\n"
+        "raise SystemExit(run_gui(['auterity'], on_shown=shown))\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "SHOWN"
+    log_path = data_dir / "logs" / "auterity.log"
+    deadline = time.monotonic() + 60
+    while "platform started" not in (log_path.read_text() if log_path.exists() else ""):
+        assert time.monotonic() < deadline, "services never started"
+        time.sleep(0.05)
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err
+    messages = [json.loads(line)["message"] for line in log_path.read_text().splitlines()]
+    assert messages[-1] == "platform stopped"

@@ -6,14 +6,7 @@ import pytest
 
 from auterity_desktop.core.cache import CacheService
 from auterity_desktop.core.errors import ErrorCode, ServiceError
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock
 
 
 async def test_concurrent_misses_call_the_getter_once() -> None:
@@ -87,7 +80,7 @@ async def test_cancelled_leader_does_not_fail_the_waiters() -> None:
 
 
 async def test_ttl_expiry_and_lru_eviction() -> None:
-    clock = Clock()
+    clock = FakeClock()
     cache = CacheService(max_size=2, default_ttl=10, clock=clock)
     await cache.set("a", 1)
     await cache.set("b", 2)
@@ -103,7 +96,7 @@ async def test_ttl_expiry_and_lru_eviction() -> None:
 
 
 async def test_get_or_set_ttl_starts_after_the_getter_returns() -> None:
-    clock = Clock()
+    clock = FakeClock()
     cache = CacheService(clock=clock)
 
     async def slow_getter() -> str:

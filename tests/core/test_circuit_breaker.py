@@ -4,14 +4,7 @@ import pytest
 
 from auterity_desktop.core.circuit_breaker import BreakerState, CircuitBreaker
 from auterity_desktop.core.errors import ErrorCode, ServiceError
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock
 
 
 async def fail() -> None:
@@ -23,7 +16,7 @@ async def succeed() -> str:
 
 
 async def test_full_cycle_closed_open_half_open_closed() -> None:
-    clock = Clock()
+    clock = FakeClock()
     changes: list[tuple[str, str]] = []
     breaker = CircuitBreaker(
         "dms",
@@ -56,7 +49,7 @@ async def test_full_cycle_closed_open_half_open_closed() -> None:
 
 
 async def test_failed_trial_reopens_for_a_full_timeout() -> None:
-    clock = Clock()
+    clock = FakeClock()
     breaker = CircuitBreaker("x", failure_threshold=1, reset_timeout=5, clock=clock)
     with pytest.raises(ConnectionError):
         await breaker.call(fail)
@@ -71,7 +64,7 @@ async def test_failed_trial_reopens_for_a_full_timeout() -> None:
 async def test_half_open_allows_limited_trial_calls() -> None:
     import asyncio
 
-    clock = Clock()
+    clock = FakeClock()
     breaker = CircuitBreaker("x", failure_threshold=1, reset_timeout=1, clock=clock)
     with pytest.raises(ConnectionError):
         await breaker.call(fail)

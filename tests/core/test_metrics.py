@@ -8,14 +8,7 @@ from hypothesis import strategies as st
 
 from auterity_desktop.core.errors import ErrorCode, ServiceError
 from auterity_desktop.core.metrics import MAX_SERIES_PER_METRIC, MetricKind, MetricsCollector
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock
 
 
 def test_counters_gauges_histograms_with_labels() -> None:
@@ -38,7 +31,7 @@ def test_counters_gauges_histograms_with_labels() -> None:
 
 
 def test_history_is_a_ring_buffer_with_timestamps() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     m = MetricsCollector(history_size=3, clock=clock)
     for value in range(5):
         clock.now += 1

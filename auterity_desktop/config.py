@@ -152,6 +152,30 @@ class Settings(BaseSettings):
         gt=0,
         le=1,
     )
+    session_max_age: int = _setting(
+        28_800,
+        "AUTERITY_SESSION_MAX_AGE",
+        "an integer number of seconds from 300 to 604800",
+        "Seconds after sign-in at which a session ends however active it is.",
+        ge=300,
+        le=604_800,
+    )
+    lockout_threshold: int = _setting(
+        5,
+        "AUTERITY_LOCKOUT_THRESHOLD",
+        "an integer from 1 to 100",
+        "Failed sign-ins within the lockout window before an account is locked.",
+        ge=1,
+        le=100,
+    )
+    lockout_window: int = _setting(
+        900,
+        "AUTERITY_LOCKOUT_WINDOW",
+        "an integer number of seconds from 10 to 86400",
+        "Seconds over which failed sign-ins are counted.",
+        ge=10,
+        le=86_400,
+    )
     database_url: str | None = _setting(
         None,
         "AUTERITY_DATABASE_URL",

@@ -28,7 +28,11 @@ from auterity_desktop.core.logging import configure_logging
 from auterity_desktop.core.metrics import MetricKind, MetricsCollector
 from auterity_desktop.core.recovery import ErrorRecoveryService
 from auterity_desktop.core.registry import ServiceRegistry
+from auterity_desktop.core.secret_store import SecretStore
 from auterity_desktop.core.service import Health, HealthState
+from auterity_desktop.services.compliance.audit_trail import AuditTrail
+from auterity_desktop.services.security.service import SecurityService
+from auterity_desktop.services.security.threat_detection import ThreatPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +55,20 @@ class Platform:
         self.database = Database(settings.effective_database_url)
         self.cache = CacheService(max_size=10_000, default_ttl=300)
         self.recovery = ErrorRecoveryService()
+        self.secrets = SecretStore()
+        self.audit = AuditTrail(self.database, self.events, settings.audit_log_retention)
+        self.security = SecurityService(
+            self.database,
+            self.audit,
+            self.events,
+            self.secrets,
+            idle_timeout=settings.auth_token_expiry,
+            max_age=settings.session_max_age,
+            threat_policy=ThreatPolicy(
+                lockout_threshold=settings.lockout_threshold,
+                lockout_window=settings.lockout_window,
+            ),
+        )
         self.started_at: float | None = None
         self._register_services()
 
@@ -62,7 +80,7 @@ class Platform:
         return cls(settings, sources, **kwargs)
 
     def _register_services(self) -> None:
-        for service in (self.database, self.cache, self.recovery):
+        for service in (self.database, self.cache, self.recovery, self.audit, self.security):
             self.registry.register(service)
         self.metrics.describe(
             "auterity_service_up", MetricKind.GAUGE, "1 when a service is healthy"

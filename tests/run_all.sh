@@ -68,10 +68,7 @@ step "mypy (core, services, config, platform)"
 # --- 5. the test suite, inside a D-Bus session with an unlocked Secret Service ---------
 step "pytest"
 export QT_QPA_PLATFORM=offscreen
-dbus-run-session -- bash -c '
-    echo -n auterity | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-    exec "$0" -m pytest -q -p no:cacheprovider "$@"
-' "$BIN/python" "$@"
+bash tests/keyring_session.sh "$BIN/python" -m pytest -q -p no:cacheprovider "$@"
 
 # --- 6. the wheel installs into a fresh environment and runs ---------------------------
 step "building the wheel and smoke-testing it in a fresh virtual environment"

@@ -17,7 +17,13 @@ async def test_platform_starts_everything_and_stops_cleanly(data_dir: Path) -> N
     platform.events.subscribe("*", lambda e: events.append(e.name))
     async with platform:
         assert platform.running
-        assert platform.registry.running == ["database", "cache", "error_recovery"]
+        assert platform.registry.running == [
+            "database",
+            "cache",
+            "error_recovery",
+            "audit",
+            "security",
+        ]
         health = await platform.health()
         assert Platform.overall(health) is HealthState.OK
         assert platform.metrics.value("auterity_service_up", {"service": "database"}) == 1

@@ -33,6 +33,7 @@ class ErrorCode(StrEnum):
     UNAUTHENTICATED = ("UNAUTHENTICATED", 401, "No valid session or credentials.")
     UNAUTHORIZED = ("UNAUTHORIZED", 403, "The user may not do this.")
     ACCOUNT_LOCKED = ("ACCOUNT_LOCKED", 423, "Too many failed sign-ins; try again later.")
+    PASSWORD_REJECTED = ("PASSWORD_REJECTED", 422, "The password does not meet the policy.")
     # Resources
     NOT_FOUND = ("NOT_FOUND", 404, "The object does not exist.")
     CONFLICT = ("CONFLICT", 409, "The object changed or already exists.")
@@ -43,6 +44,11 @@ class ErrorCode(StrEnum):
     CIRCUIT_OPEN = ("CIRCUIT_OPEN", 503, "Calls are suspended after repeated failures.")
     SERVICE_UNAVAILABLE = ("SERVICE_UNAVAILABLE", 503, "A service or dependency is down.")
     CANCELLED = ("CANCELLED", 499, "The operation was cancelled.")
+    SECRET_STORE_UNAVAILABLE = (
+        "SECRET_STORE_UNAVAILABLE",
+        503,
+        "No usable system keyring to keep secrets in.",
+    )
     # Lifecycle and storage
     SERVICE_START_FAILED = ("SERVICE_START_FAILED", 500, "A service could not start.")
     DEPENDENCY_ERROR = ("DEPENDENCY_ERROR", 500, "Services declare missing or circular needs.")

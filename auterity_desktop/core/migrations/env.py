@@ -3,6 +3,9 @@
 from alembic import context
 
 from auterity_desktop.core.orm import Base
+from auterity_desktop.core.schema import import_all_models
+
+import_all_models()
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only reachable from the alembic CLI

@@ -1,0 +1,19 @@
+"""Knows every module that defines tables, so migrations and tests see the whole schema.
+
+The core cannot import services (layers point down), so the list names modules by string.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+MODEL_MODULES = (
+    "auterity_desktop.core.orm",
+    "auterity_desktop.services.security.models",
+    "auterity_desktop.services.compliance.models",
+)
+
+
+def import_all_models() -> None:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)

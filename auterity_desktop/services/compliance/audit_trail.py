@@ -382,7 +382,7 @@ class AuditTrail(BaseService):
             ).first()
         if row is None:
             raise ServiceError(ErrorCode.NOT_FOUND, f"No audit entry {seq}", {"seq": seq})
-        return _row_to_entry(row[0])
+        return _row_to_entry(row)
 
     async def count(self, flt: AuditFilter | None = None) -> int:
         query = self._filtered(

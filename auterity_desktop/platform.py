@@ -31,6 +31,7 @@ from auterity_desktop.core.registry import ServiceRegistry
 from auterity_desktop.core.secret_store import SecretStore
 from auterity_desktop.core.service import Health, HealthState
 from auterity_desktop.services.compliance.audit_trail import AuditTrail
+from auterity_desktop.services.compliance.engine import ComplianceEngine
 from auterity_desktop.services.security.service import SecurityService
 from auterity_desktop.services.security.threat_detection import ThreatPolicy
 
@@ -69,6 +70,7 @@ class Platform:
                 lockout_window=settings.lockout_window,
             ),
         )
+        self.compliance = ComplianceEngine(self.database, self.audit, self.security.authz)
         self.started_at: float | None = None
         self._register_services()
 
@@ -80,7 +82,14 @@ class Platform:
         return cls(settings, sources, **kwargs)
 
     def _register_services(self) -> None:
-        for service in (self.database, self.cache, self.recovery, self.audit, self.security):
+        for service in (
+            self.database,
+            self.cache,
+            self.recovery,
+            self.audit,
+            self.security,
+            self.compliance,
+        ):
             self.registry.register(service)
         self.metrics.describe(
             "auterity_service_up", MetricKind.GAUGE, "1 when a service is healthy"

@@ -23,6 +23,7 @@ async def test_platform_starts_everything_and_stops_cleanly(data_dir: Path) -> N
             "error_recovery",
             "audit",
             "security",
+            "compliance",
         ]
         health = await platform.health()
         assert Platform.overall(health) is HealthState.OK

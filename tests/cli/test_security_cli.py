@@ -13,8 +13,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "auterity_desktop", *args],
-        input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=120, env=dict(os.environ),
-    )  # fmt: skip
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env=dict(os.environ),
+    )
 
 
 def test_first_admin_audit_verify_export_and_tamper(data_dir: Path, tmp_path: Path) -> None:

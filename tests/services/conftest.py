@@ -52,10 +52,16 @@ async def build_stack(url: str, policy: ThreatPolicy | None = None) -> Stack:
     events = EventBus()
     audit = AuditTrail(database, events, retention_days=30, clock=clock)
     security = SecurityService(
-        database, audit, events, SecretStore(), idle_timeout=600, max_age=3600,
+        database,
+        audit,
+        events,
+        SecretStore(),
+        idle_timeout=600,
+        max_age=3600,
         threat_policy=policy or ThreatPolicy(lockout_threshold=3, lockout_window=300, base_lock=30),
-        hasher=FAST_HASHER, clock=clock,
-    )  # fmt: skip
+        hasher=FAST_HASHER,
+        clock=clock,
+    )
     await database.initialize()
     await audit.initialize()
     await security.initialize()

@@ -69,8 +69,10 @@ async def test_first_admin_then_login_and_logout(stack: Stack) -> None:
 
 async def test_wrong_password_unknown_user_and_bad_input(stack: Stack) -> None:
     await stack.admin()
-    for credentials in ({"username": "alice", "password": "nope-nope-nope"},
-                        {"username": "ghost", "password": "whatever-12345"}):  # fmt: skip
+    for credentials in (
+        {"username": "alice", "password": "nope-nope-nope"},
+        {"username": "ghost", "password": "whatever-12345"},
+    ):
         with pytest.raises(ServiceError) as info:
             await stack.security.authenticate_user(credentials)
         assert info.value.code is ErrorCode.UNAUTHENTICATED

@@ -11,13 +11,32 @@ from tests.services.conftest import Stack
 # resource -> actions granted, per role (r=read, w=write, x=execute, d=delete)
 EXPECTED = {
     "admin": {r: "rwxd" for r in RESOURCES},
-    "operator": {"workflows": "rwxd", "runs": "rwx", "integrations": "rx", "messages": "rwx",
-                 "analytics": "r", "settings": "r"},
-    "analyst": {"workflows": "r", "runs": "r", "integrations": "r", "messages": "r",
-                "analytics": "rwx", "audit": "r", "settings": "r"},
-    "viewer": {"workflows": "r", "runs": "r", "integrations": "r", "messages": "r",
-               "analytics": "r", "settings": "r"},
-}  # fmt: skip
+    "operator": {
+        "workflows": "rwxd",
+        "runs": "rwx",
+        "integrations": "rx",
+        "messages": "rwx",
+        "analytics": "r",
+        "settings": "r",
+    },
+    "analyst": {
+        "workflows": "r",
+        "runs": "r",
+        "integrations": "r",
+        "messages": "r",
+        "analytics": "rwx",
+        "audit": "r",
+        "settings": "r",
+    },
+    "viewer": {
+        "workflows": "r",
+        "runs": "r",
+        "integrations": "r",
+        "messages": "r",
+        "analytics": "r",
+        "settings": "r",
+    },
+}
 LETTER = {"read": "r", "write": "w", "execute": "x", "delete": "d"}
 
 
@@ -37,8 +56,12 @@ async def test_every_cell_of_the_matrix(stack: Stack, role: str) -> None:
 
 def test_matrix_in_code_matches_the_documented_one() -> None:
     for role, spec in BUILTIN_ROLES.items():
-        granted = {f"{res}:{a}" for res, letters in EXPECTED[role].items()
-                   for a, c in LETTER.items() if c in letters}  # fmt: skip
+        granted = {
+            f"{res}:{a}"
+            for res, letters in EXPECTED[role].items()
+            for a, c in LETTER.items()
+            if c in letters
+        }
         assert spec.permissions == granted, role
 
 

@@ -25,6 +25,7 @@ from auterity_desktop.ui.pages import PAGES, PageSpec
 from auterity_desktop.ui.pages.context import PageContext
 from auterity_desktop.ui.platform_bridge import PlatformBridge
 from auterity_desktop.ui.resources import app_icon
+from auterity_desktop.ui.session import SessionController
 from auterity_desktop.ui.status_bar import PlatformStatusBar
 from auterity_desktop.ui.tasks import TaskRunner
 from auterity_desktop.ui.theme import ThemeManager, ThemeMode
@@ -60,7 +61,10 @@ class MainWindow(QMainWindow):
         self.theme = theme
         self.bridge = bridge
         self.state = state
-        self.context = PageContext(settings, sources, theme, bridge, tasks)
+        self.tasks = tasks
+        self.session = SessionController(tasks)
+        self.context = PageContext(settings, sources, theme, bridge, tasks, self.session)
+        self.login_dialog: Any = None
         self.pages: dict[str, QWidget] = {}
 
         self.rail = NavigationRail(PAGES)
@@ -90,12 +94,22 @@ class MainWindow(QMainWindow):
         bridge.sig_started.connect(self._platform_started)
         bridge.sig_start_failed.connect(self._platform_failed)
         bridge.sig_health_changed.connect(self._health_changed)
+        self.session.sig_needs_sign_in.connect(self.show_login)
+        self.session.sig_signed_in.connect(self._signed_in)
+        self.session.sig_signed_out.connect(self._signed_out)
+        self.status.sign_out_button.clicked.connect(self.sign_out)
 
         self._restore_state()
 
     # -- menus and shortcuts ----------------------------------------------------------
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
+        self.sign_out_action = QAction("Sign &out", self)
+        self.sign_out_action.setShortcut(QKeySequence("Ctrl+Shift+Q"))
+        self.sign_out_action.setEnabled(False)
+        self.sign_out_action.triggered.connect(self.sign_out)
+        file_menu.addAction(self.sign_out_action)
+        file_menu.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -107,6 +121,8 @@ class MainWindow(QMainWindow):
             action = QAction(spec.title.replace("&", "&&"), self)
             if number <= 9:
                 action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            elif spec.key == "settings":
+                action.setShortcut(QKeySequence("Ctrl+,"))
             action.triggered.connect(lambda _=False, key=spec.key: self.show_page(key))
             view_menu.addAction(action)
             self.page_actions[spec.key] = action
@@ -174,15 +190,77 @@ class MainWindow(QMainWindow):
         module_name, _, class_name = spec.factory.partition(":")
         cls = getattr(importlib.import_module(module_name), class_name)
         page: QWidget = cls(spec, self.context)
+        if hasattr(page, "sig_open_node"):
+            page.sig_open_node.connect(self.open_workflow_node)
         return page
+
+    def open_workflow_node(self, workflow_id: str, node_id: str) -> None:
+        """Jump to a node in the workflow editor (used by compliance findings)."""
+        page = self.show_page("workflows")
+        focus = getattr(page, "focus_node", None)
+        if callable(focus):
+            focus(workflow_id, node_id)
+        else:
+            self.status.showMessage(
+                f"Node {node_id} of {workflow_id}: "
+                "the workflow editor is not part of this build yet",
+                8000,
+            )
 
     def current_page(self) -> str | None:
         return self.rail.current()
 
-    # -- platform ---------------------------------------------------------------------
+    # -- platform and session --------------------------------------------------------
     def _platform_started(self, platform: Any) -> None:
         self.status.show_database(platform.database.description)
         self.status.showMessage("Ready", 3000)
+        self.session.attach(platform)
+
+    def show_login(self, first_run: bool, message: str) -> Any:
+        """Lock the window behind the sign-in dialog; work in progress stays as it is."""
+        from auterity_desktop.ui.login_dialog import LoginDialog
+
+        if self.login_dialog is not None:
+            self.login_dialog.close()
+        self.centralWidget().setEnabled(False)
+        dialog = LoginDialog(
+            self.tasks,
+            first_run,
+            self.session.sign_in,
+            self.session.create_first_admin,
+            message,
+            self,
+        )
+        dialog.sig_cancelled.connect(self.close)
+        dialog.finished.connect(lambda _result: setattr(self, "login_dialog", None))
+        self.login_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def sign_out(self) -> None:
+        if self.session.signed_in:
+            self.tasks.spawn(self.session.sign_out())
+
+    def _signed_in(self, principal: Any) -> None:
+        self.centralWidget().setEnabled(True)
+        self.status.show_user(principal.username, principal.role)
+        self.sign_out_action.setEnabled(True)
+        allowed = {
+            spec.key
+            for spec in PAGES
+            if spec.permission is None or spec.permission in principal.permissions
+        }
+        self.rail.set_allowed(allowed)
+        for key, action in self.page_actions.items():
+            action.setVisible(key in allowed)
+        if self.current_page() not in allowed:
+            self.show_page("dashboard")
+
+    def _signed_out(self, reason: str) -> None:
+        self.centralWidget().setEnabled(False)
+        self.status.show_user(None, None)
+        self.sign_out_action.setEnabled(False)
+        self.status.showMessage(reason, 5000)
 
     def _platform_failed(self, error: BaseException) -> None:
         message = error.message if isinstance(error, ServiceError) else str(error)

@@ -33,13 +33,17 @@ class NavigationRail(QWidget):
             button.setObjectName(f"nav_{spec.key}")
             button.setText(spec.title.replace("&", "&&"))
             button.setAccessibleName(spec.title)
-            shortcut = f" (Ctrl+{number})" if number <= 9 else ""
+            shortcut = (
+                f" (Ctrl+{number})"
+                if number <= 9
+                else (" (Ctrl+,)" if spec.key == "settings" else "")
+            )
             button.setToolTip(f"{spec.title}{shortcut}\n{spec.summary}")
             button.setCheckable(True)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
             button.setIconSize(QSize(24, 24))
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            button.setMinimumHeight(58)
+            button.setMinimumHeight(50)
             button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
             button.clicked.connect(lambda _=False, key=spec.key: self.sig_page_requested.emit(key))
             button.toggled.connect(lambda _checked, b=button, s=spec: self._paint(b, s))
@@ -48,6 +52,11 @@ class NavigationRail(QWidget):
             if spec.key == "settings":
                 layout.addStretch(1)
             layout.addWidget(button)
+
+    def set_allowed(self, allowed: set[str]) -> None:
+        """Show only the pages the signed-in role may open."""
+        for key, button in self.buttons.items():
+            button.setVisible(key in allowed)
 
     def set_current(self, key: str) -> None:
         self.buttons[key].setChecked(True)

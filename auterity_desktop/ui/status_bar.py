@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton, QWidget
 
 from auterity_desktop.core.service import Health, HealthState
 
@@ -24,8 +24,25 @@ class PlatformStatusBar(QStatusBar):
         self.health_label = QLabel("● Starting services…")
         self.health_label.setObjectName("HealthWarning")
         self.health_label.setAccessibleName("Service health")
+        self.user_label = QLabel("Not signed in")
+        self.user_label.setObjectName("UserLabel")
+        self.sign_out_button = QToolButton()
+        self.sign_out_button.setText("Sign out")
+        self.sign_out_button.setToolTip("Sign out (Ctrl+Shift+Q)")
+        self.sign_out_button.setAutoRaise(True)
+        self.sign_out_button.hide()
+        self.addPermanentWidget(self.user_label)
+        self.addPermanentWidget(self.sign_out_button)
         self.addPermanentWidget(self.database_label)
         self.addPermanentWidget(self.health_label)
+
+    def show_user(self, username: str | None, role: str | None) -> None:
+        if username is None:
+            self.user_label.setText("Not signed in")
+            self.sign_out_button.hide()
+        else:
+            self.user_label.setText(f"{username} · {role}")
+            self.sign_out_button.show()
 
     def _set_health(self, text: str, style: str, tooltip: str = "") -> None:
         self.health_label.setText(f"● {text}")

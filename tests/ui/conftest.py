@@ -47,6 +47,30 @@ class App:
         """Start services; a failure is left to the window to show, as in the real app."""
         self.run(asyncio.gather(self.bridge.start(), return_exceptions=True))
 
+    def until(self, predicate: Callable[[], Any], timeout: float = 15.0) -> None:
+        """Run the event loop until ``predicate()`` is true (async work finished)."""
+
+        async def poll() -> None:
+            deadline = asyncio.get_running_loop().time() + timeout
+            while not predicate():
+                if asyncio.get_running_loop().time() > deadline:
+                    raise AssertionError("condition not reached in time")
+                await asyncio.sleep(0.01)
+
+        self.run(poll())
+
+    def sign_in_first_admin(
+        self, username: str = "alice", password: str = "Correct-Horse-42!"
+    ) -> None:
+        self.start_platform()
+        self.until(lambda: self.window.login_dialog is not None)
+        dialog = self.window.login_dialog
+        dialog.username.setText(username)
+        dialog.password.setText(password)
+        dialog.confirm.setText(password)
+        dialog.submit()
+        self.until(lambda: self.window.session.signed_in)
+
     def shutdown(self) -> None:
         self.run(self.bridge.stop())
         self.run(self.tasks.shutdown())

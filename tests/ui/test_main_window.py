@@ -10,8 +10,11 @@ from PySide6.QtWidgets import QApplication, QLabel, QTableView
 
 from auterity_desktop.config import setting_names
 from auterity_desktop.ui.pages import PAGES
+from auterity_desktop.ui.pages.audit_page import AuditPage
+from auterity_desktop.ui.pages.compliance_page import CompliancePage
 from auterity_desktop.ui.pages.planned_page import PlannedPage
 from auterity_desktop.ui.pages.settings_page import SettingsPage
+from auterity_desktop.ui.pages.users_page import UsersPage
 from auterity_desktop.ui.theme import ThemeMode, load_palette
 
 
@@ -30,10 +33,14 @@ def test_window_opens_offscreen_and_every_page_shows(make_app: Any, qtbot: Any) 
         assert window.current_page() == spec.key
         titles = [label.text() for label in page.findChildren(QLabel)]
         assert spec.title in titles
-        if spec.key == "settings":
-            assert isinstance(page, SettingsPage)
-        else:
-            assert isinstance(page, PlannedPage)
+        expected = {
+            "settings": SettingsPage,
+            "audit": AuditPage,
+            "users": UsersPage,
+            "compliance": CompliancePage,
+        }.get(spec.key, PlannedPage)
+        assert type(page) is expected
+        if expected is PlannedPage:
             assert f"{spec.title} is not available in this build yet" in titles
 
 

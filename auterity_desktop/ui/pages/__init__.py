@@ -18,26 +18,36 @@ class PageSpec:
     icon: str
     summary: str
     factory: str = PLANNED
+    permission: str | None = None  # "resource:action" a role needs to see the page
 
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("dashboard", "Dashboard", "dashboard",
              "Live charts of runs, latencies, queues and resources, with alerts."),
     PageSpec("workflows", "Workflows", "workflows",
-             "Design workflows in the node-graph editor, validate and run them."),
+             "Design workflows in the node-graph editor, validate and run them.",
+             permission="workflows:read"),
     PageSpec("runs", "Runs", "runs",
-             "History of workflow runs with each node's inputs, outputs and errors."),
+             "History of workflow runs with each node's inputs, outputs and errors.",
+             permission="runs:read"),
     PageSpec("integrations", "Integrations", "integrations",
              "Connections to DMS, CRM, databases, e-mail and web APIs; secrets stay in the "
-             "system keyring."),
+             "system keyring.", permission="integrations:read"),
     PageSpec("messages", "Messages", "messages",
-             "Topics, subscriptions and the dead-letter queue of the message queue."),
+             "Topics, subscriptions and the dead-letter queue of the message queue.",
+             permission="messages:read"),
     PageSpec("analysis", "Analysis", "analysis",
-             "Offline process mining, custom reports and model drift."),
+             "Offline process mining, custom reports and model drift.",
+             permission="analytics:read"),
     PageSpec("audit", "Audit log", "audit",
-             "The tamper-evident record of who did what, and compliance reports."),
+             "The tamper-evident record of who did what: filter, inspect, verify, export.",
+             "auterity_desktop.ui.pages.audit_page:AuditPage", "audit:read"),
+    PageSpec("compliance", "Compliance", "compliance",
+             "Policies checked against workflows and settings, violations and reports.",
+             "auterity_desktop.ui.pages.compliance_page:CompliancePage", "settings:read"),
     PageSpec("users", "Users & roles", "users",
-             "Accounts, roles and what each role may do."),
+             "Accounts, roles and what each role may do.",
+             "auterity_desktop.ui.pages.users_page:UsersPage", "users:read"),
     PageSpec("settings", "Settings", "settings",
              "Appearance, the effective configuration and where data is kept.",
              "auterity_desktop.ui.pages.settings_page:SettingsPage"),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from auterity_desktop.config import Settings
 from auterity_desktop.ui.platform_bridge import PlatformBridge
+from auterity_desktop.ui.session import SessionController
 from auterity_desktop.ui.tasks import TaskRunner
 from auterity_desktop.ui.theme import ThemeManager
 
@@ -18,3 +19,4 @@ class PageContext:
     theme: ThemeManager
     bridge: PlatformBridge
     tasks: TaskRunner
+    session: SessionController

@@ -1,0 +1,1 @@
+"""Qt item models over service data: they hold ids and cached rows, never business state."""

@@ -39,3 +39,21 @@ def test_configuration_table_lists_every_setting_with_its_default(tmp_path: Path
         default = field.default
         if isinstance(default, int | float) and not isinstance(default, bool):
             assert float(rows[name].replace(",", "")) == float(default), name
+
+
+def test_role_matrix_in_readme_matches_the_code() -> None:
+    from auterity_desktop.services.security.permissions import BUILTIN_ROLES, RESOURCES
+
+    header = "| role | " + " | ".join(RESOURCES) + " |"
+    assert header in README
+    letters = {"r": "read", "w": "write", "x": "execute", "d": "delete"}
+    for role, spec in BUILTIN_ROLES.items():
+        line = next(line for line in README.splitlines() if line.startswith(f"| {role} |"))
+        cells = [c.strip() for c in line.strip("|").split("|")][1:]
+        documented = {
+            f"{resource}:{letters[c]}"
+            for resource, cell in zip(RESOURCES, cells, strict=True)
+            for c in cell
+            if c in letters
+        }
+        assert documented == spec.permissions, role

@@ -47,7 +47,7 @@ def test_first_admin_audit_verify_export_and_tamper(data_dir: Path, tmp_path: Pa
     assert cli("audit", "verify", "--file", str(csv_export)).returncode == 0
 
     db = sqlite3.connect(data_dir / "auterity.db")
-    db.execute("UPDATE audit_entries SET actor = 'mallory' WHERE seq = 1")
+    db.execute("UPDATE audit_entries SET body = replace(body, 'alice', 'mallory') WHERE seq = 1")
     db.commit()
     db.close()
     tampered = cli("audit", "verify")

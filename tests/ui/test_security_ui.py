@@ -184,7 +184,9 @@ def test_audit_viewer_fetches_filters_sorts_verifies_and_exports(
 
     async def tamper() -> None:
         async with audit.database.engine.begin() as conn:
-            await conn.exec_driver_sql("UPDATE audit_entries SET actor = 'mallory' WHERE seq = 7")
+            await conn.exec_driver_sql(
+                "UPDATE audit_entries SET body = replace(body, 'clerk', 'mallory') WHERE seq = 7"
+            )
 
     app.run(tamper())
     page.verify()

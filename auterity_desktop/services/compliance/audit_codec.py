@@ -1,8 +1,11 @@
 """The canonical encoding of an audit entry and the hash that chains it to the previous one.
 
-``hash = SHA-256(prev_hash + "\\n" + body)`` where ``body`` is the entry as compact JSON with
-sorted keys (UTF-8). Anyone holding an export can re-verify the chain with nothing but a
-SHA-256 implementation. Details are sanitised before encoding: keys that look like secrets
+``hash = SHA-256(prev_hash ‖ body)``: the previous entry's 32-byte digest followed by the
+entry's ``body``, its compact JSON with sorted keys in UTF-8 (the first entry follows 32 zero
+bytes). Exports show digests in hex, so anyone can re-verify with nothing but SHA-256:
+``sha256(bytes.fromhex(prev_hash) + body.encode()).hexdigest() == hash``.
+
+Details are sanitised before encoding: keys that look like secrets
 are redacted, and oversized values are cut, so the log can never leak a password or be
 flooded by one huge payload.
 """
@@ -15,7 +18,7 @@ import math
 import re
 from typing import Any
 
-GENESIS_HASH = "0" * 64
+GENESIS_HASH = bytes(32)
 MAX_DETAILS_BYTES = 16_384
 MAX_STRING = 2_000
 REDACTED = "[redacted]"
@@ -83,9 +86,9 @@ def canonical_body(
     )
 
 
-def chain_bytes(prev_hash: str, body: str) -> bytes:
-    return f"{prev_hash}\n{body}".encode()
+def chain_bytes(prev_hash: bytes, body: str) -> bytes:
+    return prev_hash + body.encode()
 
 
-def chain_hash(prev_hash: str, body: str) -> str:
-    return hashlib.sha256(chain_bytes(prev_hash, body)).hexdigest()
+def chain_hash(prev_hash: bytes, body: str) -> bytes:
+    return hashlib.sha256(chain_bytes(prev_hash, body)).digest()

@@ -2,28 +2,28 @@
 
 Appends are serialised (an in-process lock, and the primary key on ``seq`` against other
 processes: a conflicting writer retries), so the chain never forks and has no gaps. Verify
-walks the chain from the latest retention anchor, recomputing each hash, and checks that the
-indexed columns still agree with the hashed body; it names the first entry that was altered,
-removed or reordered. On SQLite the walk reads with the standard library driver in a worker
-thread, which keeps it close to the cost of hashing alone.
+walks the chain from the latest retention anchor, recomputing each hash, and names the first
+entry that was altered, removed or reordered. On SQLite a long chain is split into segments
+checked in parallel worker processes with the standard library driver.
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
-import hashlib
 import json
 import logging
-import sqlite3
+import os
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import Select, delete, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -38,6 +38,12 @@ from auterity_desktop.services.compliance.audit_codec import (
     chain_hash,
     encode_details,
 )
+from auterity_desktop.services.compliance.chain_walk import (
+    ChainChecker,
+    Fault,
+    SegmentResult,
+    walk_sqlite_segment,
+)
 from auterity_desktop.services.compliance.models import AuditAnchorRow, AuditEntryRow
 
 logger = logging.getLogger(__name__)
@@ -45,6 +51,7 @@ logger = logging.getLogger(__name__)
 HEAD_KEY = "audit_head"
 OUTCOMES = ("success", "failure", "denied", "alert")
 SORTABLE = ("seq", "ts_us", "actor", "action", "resource", "outcome")
+PARALLEL_MIN_ENTRIES = 100_000  # below this, worker processes cost more than they save
 Progress = Callable[[int, int], None]
 
 
@@ -130,55 +137,10 @@ def _row_to_entry(row: Any) -> AuditEntry:
         resource=data["resource"],
         outcome=data["outcome"],
         details=data["details"],
-        prev_hash=row.prev_hash,
-        hash=row.hash,
+        prev_hash=bytes(row.prev_hash).hex(),
+        hash=bytes(row.hash).hex(),
         body=row.body,
     )
-
-
-class ChainChecker:
-    """Walks rows ``(seq, prev_hash, body, hash)`` in seq order; stops at the first fault."""
-
-    def __init__(self, expected_seq: int | None, expected_prev: str) -> None:
-        self.expected_seq = expected_seq
-        self.expected_prev = expected_prev
-        self.checked = 0
-        self.fault: tuple[int, str, str] | None = None
-        self.last_seq: int | None = None
-
-    def feed(self, rows: Iterable[Sequence[Any]]) -> bool:
-        sha256 = hashlib.sha256
-        expected_seq, expected_prev = self.expected_seq, self.expected_prev
-        checked = 0
-        for seq, prev, body, stored in rows:
-            if expected_seq is not None and seq != expected_seq:
-                if seq > expected_seq:
-                    self.fault = (
-                        expected_seq,
-                        "removed",
-                        f"entry {expected_seq} is missing: the chain jumps to {seq}",
-                    )
-                else:
-                    self.fault = (seq, "reordered", f"entry {seq} appears out of order")
-                break
-            if prev != expected_prev:
-                self.fault = (
-                    seq,
-                    "reordered",
-                    f"entry {seq} does not follow the entry before it "
-                    "(removed, reordered or re-linked)",
-                )
-                break
-            if sha256(f"{prev}\n{body}".encode()).hexdigest() != stored:
-                self.fault = (seq, "altered", f"entry {seq} was altered after it was written")
-                break
-            expected_prev = stored
-            expected_seq = seq + 1
-            checked += 1
-        self.checked += checked
-        self.expected_seq, self.expected_prev = expected_seq, expected_prev
-        self.last_seq = (expected_seq - 1) if expected_seq is not None else None
-        return self.fault is None
 
 
 class AuditTrail(BaseService):
@@ -246,7 +208,7 @@ class AuditTrail(BaseService):
                 anchor = await self._latest_anchor(conn)
                 seq, prev = (anchor[0], anchor[1]) if anchor else (0, GENESIS_HASH)
             else:
-                seq, prev = head
+                seq, prev = head[0], bytes(head[1])
             now_us = int(self._clock() * 1_000_000)
             rows = []
             for item in items:
@@ -257,19 +219,8 @@ class AuditTrail(BaseService):
                 resource = item.resource[:300]
                 body = canonical_body(seq, ts_us, actor, action, resource, item.outcome, details)
                 digest = chain_hash(prev, body)
-                rows.append(
-                    {
-                        "seq": seq,
-                        "ts_us": ts_us,
-                        "actor": actor,
-                        "action": action,
-                        "resource": resource,
-                        "outcome": item.outcome,
-                        "body": body,
-                        "prev_hash": prev,
-                        "hash": digest,
-                    }
-                )
+                # the filterable columns are generated by the database from the body
+                rows.append({"seq": seq, "body": body, "prev_hash": prev, "hash": digest})
                 entries.append(
                     AuditEntry(
                         seq,
@@ -279,8 +230,8 @@ class AuditTrail(BaseService):
                         resource,
                         item.outcome,
                         details,
-                        prev,
-                        digest,
+                        prev.hex(),
+                        digest.hex(),
                         body,
                     )
                 )
@@ -296,8 +247,8 @@ class AuditTrail(BaseService):
                 )
         return entries
 
-    async def _write_head(self, conn: AsyncConnection, seq: int, digest: str) -> None:
-        value = f"{seq}:{digest}"
+    async def _write_head(self, conn: AsyncConnection, seq: int, digest: bytes) -> None:
+        value = f"{seq}:{digest.hex()}"
         now = datetime.now(UTC)
         updated = await conn.execute(
             update(AppMeta).where(AppMeta.key == HEAD_KEY).values(value=value, updated_at=now)
@@ -305,7 +256,7 @@ class AuditTrail(BaseService):
         if updated.rowcount == 0:
             await conn.execute(insert(AppMeta).values(key=HEAD_KEY, value=value, updated_at=now))
 
-    async def _latest_anchor(self, conn: AsyncConnection) -> tuple[int, str] | None:
+    async def _latest_anchor(self, conn: AsyncConnection) -> tuple[int, bytes] | None:
         row = (
             await conn.execute(
                 select(AuditAnchorRow.through_seq, AuditAnchorRow.through_hash)
@@ -313,7 +264,7 @@ class AuditTrail(BaseService):
                 .limit(1)
             )
         ).first()
-        return (int(row[0]), str(row[1])) if row else None
+        return (int(row[0]), bytes(row[1])) if row else None
 
     # -- reading ------------------------------------------------------------------------
     def _filtered(self, query: Select[Any], flt: AuditFilter) -> Select[Any]:
@@ -405,132 +356,116 @@ class AuditTrail(BaseService):
     ) -> VerifyResult:
         async with self.database.engine.connect() as conn:
             anchor = await self._latest_anchor(conn)
+            bounds = (
+                await conn.execute(select(func.min(AuditEntryRow.seq), func.max(AuditEntryRow.seq)))
+            ).first()
             total = int(
                 (await conn.execute(select(func.count()).select_from(AuditEntryRow))).scalar_one()
             )
             head_value = (
                 await conn.execute(select(AppMeta.value).where(AppMeta.key == HEAD_KEY))
             ).scalar()
-            inconsistent = await self._first_inconsistent(conn)
-        checker = ChainChecker(
-            anchor[0] + 1 if anchor else 1, anchor[1] if anchor else GENESIS_HASH
-        )
+        first_seq = anchor[0] + 1 if anchor else 1
+        start_prev = anchor[1] if anchor else GENESIS_HASH
+        last_seq = bounds[1] if bounds and bounds[1] is not None else first_seq - 1
         if self.database.dialect == "sqlite":
-            await asyncio.to_thread(self._walk_sqlite, checker, total, progress, batch_size)
-        else:
-            await self._walk_streamed(checker, total, progress, batch_size)
-        faults = []
-        if checker.fault is not None:
-            faults.append(checker.fault)
-        if inconsistent is not None:
-            faults.append(
-                (
-                    inconsistent,
-                    "altered",
-                    f"entry {inconsistent} was altered after it was written "
-                    "(its columns no longer match its hashed content)",
-                )
+            checked, fault, end_seq, end_hash = await self._walk_sqlite(
+                first_seq, last_seq, start_prev, total, progress, batch_size
             )
-        if not faults and head_value:
-            head_seq, _, head_hash = head_value.partition(":")
-            last = checker.expected_seq - 1 if checker.expected_seq is not None else 0
-            if int(head_seq) > last:
-                faults.append(
-                    (
-                        last + 1,
-                        "removed",
-                        f"entries {last + 1}–{head_seq} are missing from the end of the chain",
-                    )
+        else:
+            checker = ChainChecker(first_seq, start_prev)
+            await self._walk_streamed(checker, total, progress, batch_size)
+            checked, fault = checker.checked, checker.fault
+            end_seq = (checker.expected_seq or first_seq) - 1
+            end_hash = checker.expected_prev
+        if fault is None and head_value:
+            head_seq_text, _, head_hash = head_value.partition(":")
+            head_seq = int(head_seq_text)
+            if head_seq > end_seq:
+                fault = Fault(
+                    end_seq + 1,
+                    "removed",
+                    f"entries {end_seq + 1}–{head_seq} are missing from the end of the chain",
                 )
-            elif int(head_seq) == last and head_hash != checker.expected_prev:
-                faults.append((last, "altered", f"entry {last} does not match the recorded head"))
-        if faults:
-            seq, problem, message = min(faults, key=lambda f: f[0])
-            return VerifyResult(False, checker.checked, seq, problem, message)
-        head = checker.expected_seq - 1 if checker.expected_seq else None
+            elif head_seq == end_seq and head_hash != end_hash.hex():
+                fault = Fault(
+                    end_seq, "altered", f"entry {end_seq} does not match the recorded head"
+                )
+        if fault is not None:
+            return VerifyResult(False, checked, fault.seq, fault.problem, fault.message)
         return VerifyResult(
             True,
-            checker.checked,
-            message=f"All {checker.checked:,} entries verify.",
-            head_seq=head,
-            head_hash=checker.expected_prev,
+            checked,
+            message=f"All {checked:,} entries verify.",
+            head_seq=end_seq if checked else None,
+            head_hash=end_hash.hex(),
         )
 
-    def _walk_sqlite(
-        self, checker: ChainChecker, total: int, progress: Progress | None, batch: int
-    ) -> None:
-        path = self.database.url.database
-        uri = f"file:{path}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, timeout=30)
-        try:
-            cursor = conn.execute(
-                "SELECT seq, prev_hash, body, hash FROM audit_entries ORDER BY seq"
+    async def _walk_sqlite(
+        self,
+        first: int,
+        last: int,
+        start_prev: bytes,
+        total: int,
+        progress: Progress | None,
+        batch: int,
+    ) -> tuple[int, Fault | None, int, bytes]:
+        path = str(self.database.url.database)
+        workers = min(os.cpu_count() or 1, 8)
+        frozen = getattr(sys, "frozen", False)  # a bundled app cannot run `python -m` workers
+        if total < PARALLEL_MIN_ENTRIES or workers < 2 or last < first or frozen:
+            report = (lambda n: progress(n, total)) if progress is not None else None
+            result = await asyncio.to_thread(
+                walk_sqlite_segment, path, first, last, start_prev, batch, report
             )
-            while True:
-                rows = cursor.fetchmany(batch)
-                if not rows or not checker.feed(rows):
-                    break
-                if progress is not None:
-                    progress(checker.checked, total)
-        finally:
-            conn.close()
+            return self._combine([(first, last, result)])
+        size = (last - first + 1 + workers - 1) // workers
+        ranges = [(lo, min(lo + size - 1, last)) for lo in range(first, last + 1, size)]
+        done = 0
+
+        async def run(lo: int, hi: int) -> SegmentResult:
+            nonlocal done
+            prev = start_prev.hex() if lo == first else "-"
+            result = await asyncio.to_thread(_run_segment_process, path, lo, hi, prev)
+            done += result.checked
+            if progress is not None:
+                progress(done, total)
+            return result
+
+        results = await asyncio.gather(*(run(lo, hi) for lo, hi in ranges))
+        return self._combine([(lo, hi, r) for (lo, hi), r in zip(ranges, results, strict=True)])
+
+    @staticmethod
+    def _combine(
+        segments: list[tuple[int, int, SegmentResult]],
+    ) -> tuple[int, Fault | None, int, bytes]:
+        """Join segment results: the earliest fault wins; a short segment means removals."""
+        faults = []
+        checked = 0
+        for lo, hi, result in segments:
+            checked += result.checked
+            if result.fault is not None:
+                faults.append(result.fault)
+            elif (result.last_seq if result.last_seq is not None else lo - 1) < hi:
+                missing = (result.last_seq or lo - 1) + 1
+                faults.append(Fault(missing, "removed", f"entry {missing} is missing"))
+        fault = min(faults, key=lambda f: f.seq) if faults else None
+        last = segments[-1][2]
+        end_seq = last.last_seq if last.last_seq is not None else segments[-1][0] - 1
+        return checked, fault, end_seq, last.last_hash
 
     async def _walk_streamed(
         self, checker: ChainChecker, total: int, progress: Progress | None, batch: int
     ) -> None:
         t = AuditEntryRow
-        query = (
-            select(t.seq, t.prev_hash, t.body, t.hash)
-            .order_by(t.seq)
-            .execution_options(yield_per=batch)
-        )
+        query = select(t.seq, t.body, t.hash).order_by(t.seq).execution_options(yield_per=batch)
         async with self.database.engine.connect() as conn:
             result = await conn.stream(query)
             async for rows in result.partitions(batch):
-                if not checker.feed(rows):
+                if not checker.feed((seq, body, bytes(digest)) for seq, body, digest in rows):
                     break
                 if progress is not None:
                     progress(checker.checked, total)
-
-    async def _first_inconsistent(self, conn: AsyncConnection) -> int | None:
-        """First entry whose indexed columns disagree with its hashed body (done in SQL)."""
-        if self.database.dialect == "sqlite":
-            sql = (
-                "SELECT min(seq) FROM audit_entries WHERE "
-                "json_extract(body, '$.seq') IS NOT seq "
-                "OR json_extract(body, '$.ts_us') IS NOT ts_us "
-                "OR json_extract(body, '$.actor') IS NOT actor "
-                "OR json_extract(body, '$.action') IS NOT action "
-                "OR json_extract(body, '$.resource') IS NOT resource "
-                "OR json_extract(body, '$.outcome') IS NOT outcome"
-            )
-        else:
-            sql = (
-                "SELECT min(seq) FROM audit_entries WHERE "
-                "(body::jsonb->>'seq')::bigint IS DISTINCT FROM seq "
-                "OR (body::jsonb->>'ts_us')::bigint IS DISTINCT FROM ts_us "
-                "OR body::jsonb->>'actor' IS DISTINCT FROM actor "
-                "OR body::jsonb->>'action' IS DISTINCT FROM action "
-                "OR body::jsonb->>'resource' IS DISTINCT FROM resource "
-                "OR body::jsonb->>'outcome' IS DISTINCT FROM outcome"
-            )
-        try:
-            value = (await conn.execute(text(sql))).scalar()
-        except Exception as exc:  # a body that is not even JSON any more
-            logger.warning("audit consistency query failed", extra={"error": str(exc)})
-            return await self._first_unparsable(conn)
-        return int(value) if value is not None else None
-
-    async def _first_unparsable(self, conn: AsyncConnection) -> int | None:
-        rows = await conn.stream(
-            select(AuditEntryRow.seq, AuditEntryRow.body).order_by(AuditEntryRow.seq)
-        )
-        async for seq, body in rows:
-            try:
-                json.loads(body)
-            except ValueError:
-                return int(seq)
-        return None
 
     # -- retention ------------------------------------------------------------------------
     async def prune(self, now: float | None = None) -> int:
@@ -640,6 +575,39 @@ class AuditTrail(BaseService):
         return Health(HealthState.OK, "audit trail")
 
 
+def _run_segment_process(path: str, lo: int, hi: int, prev: str) -> SegmentResult:
+    """Check one segment in a separate interpreter (true parallelism: hashing holds the GIL)."""
+    package_root = str(Path(__file__).resolve().parents[3])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
+    }
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "auterity_desktop.services.compliance.chain_walk",
+            path,
+            str(lo),
+            str(hi),
+            prev,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=3600,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise ServiceError(
+            ErrorCode.INTERNAL_ERROR,
+            "A verification worker failed: "
+            + (completed.stderr.strip().splitlines() or ["no output"])[-1],
+            {"segment": [lo, hi]},
+        )
+    return SegmentResult.from_json(completed.stdout.strip().splitlines()[-1])
+
+
 EXPORT_FIELDS = (
     "seq",
     "time",
@@ -664,7 +632,7 @@ def verify_export(lines: Iterator[dict[str, Any]]) -> VerifyResult:
     previous: dict[str, Any] | None = None
     for data in lines:
         seq = int(data["seq"])
-        if chain_hash(data["prev_hash"], data["body"]) != data["hash"]:
+        if chain_hash(bytes.fromhex(data["prev_hash"]), data["body"]).hex() != data["hash"]:
             return VerifyResult(False, checked, seq, "altered", f"entry {seq} was altered")
         if (
             previous is not None

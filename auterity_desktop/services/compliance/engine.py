@@ -22,7 +22,13 @@ from sqlalchemy import select
 from auterity_desktop.core.db import Database
 from auterity_desktop.core.errors import ErrorCode, ServiceError
 from auterity_desktop.core.service import BaseService
-from auterity_desktop.services.compliance.audit_trail import AuditTrail
+from auterity_desktop.services.compliance.audit_trail import (
+    AuditFilter,
+    AuditPage,
+    AuditTrail,
+    Progress,
+    VerifyResult,
+)
 from auterity_desktop.services.compliance.models import ComplianceCheckRow, CompliancePolicyRow
 from auterity_desktop.services.compliance.policies import (
     DEFAULT_POLICIES,
@@ -117,7 +123,17 @@ class ComplianceEngine(BaseService):
 
     @guarded("settings", "write")
     async def save_policy(self, actor: Principal, definition: Any) -> Policy:
-        policy = parse_policy(definition)
+        try:
+            policy = parse_policy(definition)
+        except ServiceError as exc:
+            await self.audit.record(
+                actor.username,
+                "compliance.policy_saved",
+                "policies",
+                "failure",
+                {"reason": exc.message[:300]},
+            )
+            raise
         async with self.database.session() as db:
             row = await db.get(CompliancePolicyRow, policy.id)
             if row is not None and row.builtin:
@@ -159,6 +175,46 @@ class ComplianceEngine(BaseService):
             "success",
             {},
         )
+
+    # -- the audit trail, guarded --------------------------------------------------------
+    @guarded("audit", "read")
+    async def audit_page(
+        self, actor: Principal, flt: AuditFilter | None = None, **kwargs: Any
+    ) -> AuditPage:
+        return await self.audit.page(flt, **kwargs)
+
+    @guarded("audit", "read")
+    async def audit_values(self, actor: Principal, column: str) -> list[str]:
+        return await self.audit.distinct_values(column)
+
+    @guarded("audit", "read")
+    async def verify_audit(
+        self, actor: Principal, progress: Progress | None = None
+    ) -> VerifyResult:
+        """Verify the chain and record the outcome (a failed verify is itself evidence)."""
+        result = await self.audit.verify(progress)
+        await self.audit.record(
+            actor.username,
+            "audit.verified",
+            "audit",
+            "success" if result.ok else "failure",
+            {
+                "checked": result.checked,
+                "first_bad_seq": result.first_bad_seq,
+                "problem": result.problem,
+            },
+        )
+        return result
+
+    @guarded("audit", "read")
+    async def export_audit(
+        self, actor: Principal, path: Path, fmt: str, flt: AuditFilter | None = None
+    ) -> int:
+        count = await self.audit.export(path, fmt, flt)
+        await self.audit.record(
+            actor.username, "audit.exported", "audit", "success", {"entries": count, "format": fmt}
+        )
+        return count
 
     # -- checks -------------------------------------------------------------------------
     async def check(
@@ -214,6 +270,12 @@ class ComplianceEngine(BaseService):
             {"policies": len(applicable), "violations": len(violations), "score": score},
         )
         return CheckResult(subject_type, subject_id, len(applicable), violations, score, now)
+
+    @guarded("settings", "read")
+    async def report_for(
+        self, actor: Principal, start: datetime | None = None, end: datetime | None = None
+    ) -> ComplianceReport:
+        return await self.report(start, end)
 
     # -- reporting ----------------------------------------------------------------------
     async def report(

@@ -1,15 +1,27 @@
 """Tables of the audit trail and the compliance engine.
 
 An audit entry's ``body`` is its canonical encoding: the exact bytes that are hashed. The
-other columns (time, actor, action, resource, outcome) duplicate fields of the body so the
-viewer can filter and sort with indexes; ``verify`` checks they still agree with the body.
+columns the viewer filters and sorts on (time, actor, action, resource, outcome) are
+*generated* from the body by the database itself, so they cannot be edited apart from it:
+changing what an entry says means changing its body, which breaks its hash.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Computed,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auterity_desktop.core.orm import Base
@@ -19,14 +31,27 @@ class AuditEntryRow(Base):
     __tablename__ = "audit_entries"
 
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    ts_us: Mapped[int] = mapped_column(BigInteger, index=True)
-    actor: Mapped[str] = mapped_column(String(200))
-    action: Mapped[str] = mapped_column(String(100))
-    resource: Mapped[str] = mapped_column(String(300))
-    outcome: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # The migration writes the dialect's own expressions; these are SQLite's.
+    ts_us: Mapped[int] = mapped_column(
+        BigInteger,
+        Computed("CAST(json_extract(body, '$.ts_us') AS INTEGER)", persisted=True),
+        index=True,
+    )
+    actor: Mapped[str] = mapped_column(
+        String(200), Computed("json_extract(body, '$.actor')", persisted=True)
+    )
+    action: Mapped[str] = mapped_column(
+        String(100), Computed("json_extract(body, '$.action')", persisted=True)
+    )
+    resource: Mapped[str] = mapped_column(
+        String(300), Computed("json_extract(body, '$.resource')", persisted=True)
+    )
+    outcome: Mapped[str] = mapped_column(
+        String(20), Computed("json_extract(body, '$.outcome')", persisted=True)
+    )
 
     __table_args__ = (
         Index("ix_audit_entries_actor_seq", "actor", "seq"),
@@ -45,7 +70,7 @@ class AuditAnchorRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     through_seq: Mapped[int] = mapped_column(BigInteger)
-    through_hash: Mapped[str] = mapped_column(String(64))
+    through_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     pruned_count: Mapped[int] = mapped_column(BigInteger)
 
 

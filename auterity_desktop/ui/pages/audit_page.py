@@ -176,14 +176,13 @@ class AuditPage(QWidget):
     async def _page(self, flt: AuditFilter, **kwargs: Any) -> Any:
         platform = self.context.bridge.platform
         assert platform is not None
-        await platform.security.authorize(self.context.session.require(), "audit", "read")
-        return await platform.audit.page(flt, **kwargs)
+        return await platform.compliance.audit_page(self.context.session.require(), flt, **kwargs)
 
     async def _fill_choices(self) -> None:
         platform = self.context.bridge.platform
         assert platform is not None
         for combo, column in ((self.actor, "actor"), (self.action, "action")):
-            values = await platform.audit.distinct_values(column)
+            values = await platform.compliance.audit_values(self.context.session.require(), column)
             current = combo.currentText()
             combo.clear()
             combo.addItems([ANY, *values])
@@ -243,8 +242,7 @@ class AuditPage(QWidget):
             QTimer.singleShot(0, self, lambda: self._progress(done, total))
 
         async def run() -> VerifyResult:
-            await platform.security.authorize(self.context.session.require(), "audit", "read")
-            return await platform.audit.verify(progress)
+            return await platform.compliance.verify_audit(self.context.session.require(), progress)
 
         return self.context.tasks.spawn(run(), on_done=self._verified, on_error=self._verify_failed)
 
@@ -289,16 +287,9 @@ class AuditPage(QWidget):
         flt = self.current_filter()
 
         async def run() -> int:
-            await platform.security.authorize(self.context.session.require(), "audit", "read")
-            count = await platform.audit.export(path, fmt, flt)
-            await platform.audit.record(
-                self.context.session.require().username,
-                "audit.exported",
-                "audit",
-                "success",
-                {"entries": count, "format": fmt},
+            return await platform.compliance.export_audit(
+                self.context.session.require(), path, fmt, flt
             )
-            return count
 
         def done(count: int) -> None:
             self.status.setText(f"Exported {count:,} entries to {path}")

@@ -128,7 +128,7 @@ class CompliancePage(QWidget):
 
     async def _load(self) -> None:
         self.policies = await self._engine.policies()
-        self.report = await self._engine.report()
+        self.report = await self._engine.report_for(self.context.session.require())
         can_edit = "settings:write" in self.context.session.require().permissions
         self._filling = True
         self.policy_table.setRowCount(len(self.policies))

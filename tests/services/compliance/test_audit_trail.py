@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from auterity_desktop.core.db import Database
 from auterity_desktop.core.errors import ErrorCode, ServiceError
@@ -19,6 +20,7 @@ from auterity_desktop.services.compliance.audit_trail import (
     AuditTrail,
     verify_export,
 )
+from auterity_desktop.services.compliance.models import AuditEntryRow
 from tests.fakes import FakeClock
 
 
@@ -51,7 +53,7 @@ async def test_entries_chain_and_verify(trail: AuditTrail) -> None:
     first = await trail.record("alice", "auth.login", "users/alice", "success", {"client": "gui"})
     assert first.seq == 1
     assert first.prev_hash == "0" * 64
-    assert first.hash == chain_hash(first.prev_hash, first.body)
+    assert first.hash == chain_hash(bytes(32), first.body).hex()
     await fill(trail, 20)
     second = await trail.get(2)
     assert second.prev_hash == first.hash
@@ -69,8 +71,18 @@ async def test_entries_chain_and_verify(trail: AuditTrail) -> None:
             8,
             "altered",
         ),
-        ("UPDATE audit_entries SET actor = 'mallory' WHERE seq = 5", 5, "altered"),
-        ("UPDATE audit_entries SET outcome = 'failure' WHERE seq = 12", 12, "altered"),
+        (
+            'UPDATE audit_entries SET body = replace(body, \'"actor":"user1"\', '
+            '\'"actor":"mallory"\') WHERE seq = 5',
+            5,
+            "altered",
+        ),
+        (
+            "UPDATE audit_entries SET body = replace(body, '\"success\"', '\"failure\"') "
+            "WHERE seq = 12",
+            12,
+            "altered",
+        ),
         ("DELETE FROM audit_entries WHERE seq = 9", 9, "removed"),
         ("DELETE FROM audit_entries WHERE seq = 20", 20, "removed"),
     ],
@@ -83,6 +95,56 @@ async def test_tampering_is_named(trail: AuditTrail, tamper: str, seq: int, prob
     assert result.first_bad_seq == seq
     assert result.problem == problem
     assert str(seq) in result.message
+
+
+async def test_filter_columns_cannot_be_edited_apart_from_the_body(trail: AuditTrail) -> None:
+    await fill(trail, 3)
+    with pytest.raises(Exception, match=r"(?i)generated|cannot|only be updated to DEFAULT"):
+        await sql(trail, "UPDATE audit_entries SET actor = 'mallory' WHERE seq = 2")
+    await sql(
+        trail,
+        'UPDATE audit_entries SET body = replace(body, \'"actor":"user1"\', '
+        '\'"actor":"mallory"\') WHERE seq = 2',
+    )
+    entry = await trail.get(2)
+    assert entry.actor == "mallory"  # the column follows the body…
+    assert (await trail.page(AuditFilter(actor="mallory"))).entries[0].seq == 2
+    result = await trail.verify()  # …and the body no longer matches its hash
+    assert (result.first_bad_seq, result.problem) == (2, "altered")
+
+
+@pytest.fixture
+async def sqlite_trail(tmp_path: Path) -> AsyncIterator[AuditTrail]:
+    database = Database(f"sqlite:///{tmp_path / 'segments.db'}")
+    await database.initialize()
+    try:
+        yield AuditTrail(database)
+    finally:
+        await database.cleanup()
+
+
+async def test_parallel_segments_name_the_first_fault(
+    sqlite_trail: AuditTrail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite checks long chains in worker processes, one segment each."""
+    from auterity_desktop.services.compliance import audit_trail as module
+
+    trail = sqlite_trail
+    monkeypatch.setattr(module, "PARALLEL_MIN_ENTRIES", 0)
+    monkeypatch.setattr(module.os, "cpu_count", lambda: 4)
+    await fill(trail, 400)
+    seen: list[tuple[int, int]] = []
+    assert (await trail.verify(progress=lambda done, total: seen.append((done, total)))).ok
+    assert seen[-1] == (400, 400)
+    await sql(trail, "DELETE FROM audit_entries WHERE seq = 300")
+    await sql(
+        trail, "UPDATE audit_entries SET body = replace(body, 'user', 'resu') WHERE seq = 250"
+    )
+    result = await trail.verify()
+    assert (result.first_bad_seq, result.problem) == (250, "altered")
+    await sql(trail, "DELETE FROM audit_entries WHERE seq BETWEEN 101 AND 200")
+    result = await trail.verify()
+    assert (result.first_bad_seq, result.problem) == (101, "removed")
 
 
 async def test_swapped_rows_are_named(trail: AuditTrail) -> None:
@@ -103,15 +165,17 @@ async def test_recomputed_hash_after_edit_is_still_caught_by_the_next_link(
     await fill(trail, 10)
     entry = await trail.get(4)
     forged_body = entry.body.replace('"i":3', '"i":33')
-    forged_hash = chain_hash(entry.prev_hash, forged_body)
-    await sql(
-        trail,
-        f"UPDATE audit_entries SET body = '{forged_body}', hash = '{forged_hash}' WHERE seq = 4",
-    )
+    forged_hash = chain_hash(bytes.fromhex(entry.prev_hash), forged_body)
+    async with trail.database.engine.begin() as conn:
+        await conn.execute(
+            update(AuditEntryRow)
+            .where(AuditEntryRow.seq == 4)
+            .values(body=forged_body, hash=forged_hash)
+        )
     result = await trail.verify()
     assert not result.ok
     assert result.first_bad_seq == 5  # entry 5 no longer follows the rewritten entry 4
-    assert result.problem == "reordered"
+    assert result.problem == "altered"
 
 
 async def test_retention_prunes_with_an_anchor_and_the_rest_verifies(trail: AuditTrail) -> None:
@@ -177,7 +241,9 @@ async def test_export_carries_hashes_and_reverifies_outside(
     jsonl = tmp_path / "audit.jsonl"
     assert await trail.export(jsonl, "jsonl") == 12
     lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
-    assert lines[0]["hash"] == chain_hash(lines[0]["prev_hash"], lines[0]["body"])
+    assert (
+        lines[0]["hash"] == chain_hash(bytes.fromhex(lines[0]["prev_hash"]), lines[0]["body"]).hex()
+    )
     assert verify_export(iter(lines)).ok
     lines[3]["body"] = lines[3]["body"].replace("user0", "mallory")
     bad = verify_export(iter(lines))

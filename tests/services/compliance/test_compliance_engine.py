@@ -172,3 +172,32 @@ def test_default_policies_parse() -> None:
         "audit-retention",
     ]
     assert parse_policy(DEFAULT_POLICIES[0].model_dump_json()) == DEFAULT_POLICIES[0]
+
+
+async def test_audit_reads_are_guarded_and_verify_is_recorded(
+    engine: ComplianceEngine, stack: Stack, tmp_path: Path
+) -> None:
+    admin = await stack.admin()
+    viewer = await stack.user("vera", "viewer")
+    analyst = await stack.user("anna", "analyst")
+    for call in (
+        engine.audit_page(viewer),
+        engine.verify_audit(viewer),
+        engine.export_audit(viewer, tmp_path / "x.jsonl", "jsonl"),
+        engine.audit_values(viewer, "actor"),
+    ):
+        with pytest.raises(ServiceError) as info:
+            await call
+        assert info.value.code is ErrorCode.UNAUTHORIZED
+    page = await engine.audit_page(analyst)
+    assert page.entries
+    result = await engine.verify_audit(analyst)
+    assert result.ok
+    assert await engine.export_audit(admin, tmp_path / "a.jsonl", "jsonl") > 0
+    actions = [(e.action, e.actor, e.outcome) for e in (await stack.audit.page(limit=3)).entries]
+    assert actions[0] == ("audit.exported", "alice", "success")
+    assert actions[1] == ("audit.verified", "anna", "success")
+    with pytest.raises(ServiceError):
+        await engine.save_policy(admin, "{broken")
+    latest = (await stack.audit.page(limit=1)).entries[0]
+    assert (latest.action, latest.outcome) == ("compliance.policy_saved", "failure")

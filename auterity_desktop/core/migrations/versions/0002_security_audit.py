@@ -21,28 +21,37 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('through_seq', sa.BigInteger(), nullable=False),
-    sa.Column('through_hash', sa.String(length=64), nullable=False),
+    sa.Column('through_hash', sa.LargeBinary(32), nullable=False),
     sa.Column('pruned_count', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_anchors'))
     )
+    # The filterable columns are generated from the hashed body by the database, so they
+    # cannot be changed apart from it.
+    if op.get_bind().dialect.name == "postgresql":
+        def field(name: str, cast: str = "") -> str:
+            return f"((body::jsonb ->> '{name}'){cast})"
+        ts = field("ts_us", "::bigint")
+    else:
+        def field(name: str, cast: str = "") -> str:
+            return f"json_extract(body, '$.{name}')"
+        ts = "CAST(json_extract(body, '$.ts_us') AS INTEGER)"
     op.create_table('audit_entries',
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('ts_us', sa.BigInteger(), nullable=False),
-    sa.Column('actor', sa.String(length=200), nullable=False),
-    sa.Column('action', sa.String(length=100), nullable=False),
-    sa.Column('resource', sa.String(length=300), nullable=False),
-    sa.Column('outcome', sa.String(length=20), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('prev_hash', sa.String(length=64), nullable=False),
-    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.Column('prev_hash', sa.LargeBinary(32), nullable=False),
+    sa.Column('hash', sa.LargeBinary(32), nullable=False),
+    sa.Column('ts_us', sa.BigInteger(), sa.Computed(ts, persisted=True), nullable=False),
+    sa.Column('actor', sa.String(length=200), sa.Computed(field("actor"), persisted=True), nullable=False),
+    sa.Column('action', sa.String(length=100), sa.Computed(field("action"), persisted=True), nullable=False),
+    sa.Column('resource', sa.String(length=300), sa.Computed(field("resource"), persisted=True), nullable=False),
+    sa.Column('outcome', sa.String(length=20), sa.Computed(field("outcome"), persisted=True), nullable=False),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_entries'))
     )
-    with op.batch_alter_table('audit_entries', schema=None) as batch_op:
-        batch_op.create_index('ix_audit_entries_action_seq', ['action', 'seq'], unique=False)
-        batch_op.create_index('ix_audit_entries_actor_seq', ['actor', 'seq'], unique=False)
-        batch_op.create_index('ix_audit_entries_outcome_seq', ['outcome', 'seq'], unique=False)
-        batch_op.create_index('ix_audit_entries_resource_seq', ['resource', 'seq'], unique=False)
-        batch_op.create_index(batch_op.f('ix_audit_entries_ts_us'), ['ts_us'], unique=False)
+    op.create_index('ix_audit_entries_action_seq', 'audit_entries', ['action', 'seq'], unique=False)
+    op.create_index('ix_audit_entries_actor_seq', 'audit_entries', ['actor', 'seq'], unique=False)
+    op.create_index('ix_audit_entries_outcome_seq', 'audit_entries', ['outcome', 'seq'], unique=False)
+    op.create_index('ix_audit_entries_resource_seq', 'audit_entries', ['resource', 'seq'], unique=False)
+    op.create_index(op.f('ix_audit_entries_ts_us'), 'audit_entries', ['ts_us'], unique=False)
 
     op.create_table('compliance_checks',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QButtonGroup, QSizePolicy, QToolButton, QVBoxLayou
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.resources import icon
 
-RAIL_WIDTH = 92
+RAIL_WIDTH = 104
 
 
 class NavigationRail(QWidget):

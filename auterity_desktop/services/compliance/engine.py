@@ -265,7 +265,7 @@ class ComplianceEngine(BaseService):
         await self.audit.record(
             actor,
             "compliance.checked",
-            f"{subject_type}s/{subject_id}",
+            "settings" if subject_type == "settings" else f"workflows/{subject_id}",
             "success" if not violations else "failure",
             {"policies": len(applicable), "violations": len(violations), "score": score},
         )

@@ -70,6 +70,7 @@ class AuditPage(QWidget):
         self.resource.setPlaceholderText("e.g. users/alice")
         self.outcome = QComboBox()
         self.outcome.addItems([ANY, *OUTCOMES])
+        self.outcome.setMaximumWidth(160)
         self.text = QLineEdit()
         self.text.setPlaceholderText("Search in entries…")
         self.text.setClearButtonEnabled(True)
@@ -96,7 +97,8 @@ class AuditPage(QWidget):
         grid.addWidget(self.resource, 1, 5)
         grid.addWidget(self.text, 2, 0, 1, 4)
         grid.addWidget(self.apply_button, 2, 4)
-        grid.addWidget(self.clear_button, 2, 5)
+        grid.addWidget(self.clear_button, 2, 5, Qt.AlignmentFlag.AlignLeft)
+        grid.setColumnStretch(5, 1)
 
         # table and detail
         self.table = QTableView()

@@ -50,6 +50,9 @@ class CompliancePage(QWidget):
         self.policy_table.setHorizontalHeaderLabels(list(POLICY_COLUMNS))
         self.policy_table.verticalHeader().hide()
         self.policy_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.policy_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
         self.policy_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.policy_table.itemChanged.connect(self._enabled_toggled)
         self.policy_editor = QPlainTextEdit()
@@ -79,6 +82,9 @@ class CompliancePage(QWidget):
         self.findings_table.verticalHeader().hide()
         self.findings_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.findings_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.findings_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
         self.findings_table.horizontalHeader().setStretchLastSection(True)
         self.findings_table.setToolTip(
             "Double-click a finding to open the node in the workflow editor"

@@ -57,7 +57,9 @@ class Platform:
         self.cache = CacheService(max_size=10_000, default_ttl=300)
         self.recovery = ErrorRecoveryService()
         self.secrets = SecretStore()
-        self.audit = AuditTrail(self.database, self.events, settings.audit_log_retention)
+        self.audit = AuditTrail(
+            self.database, self.events, settings.audit_log_retention, prune_every=6 * 3600
+        )
         self.security = SecurityService(
             self.database,
             self.audit,

@@ -94,8 +94,9 @@ def run_gui(
     try:
         bridge.start()
         loop.run_until_complete(closed)
-        loop.run_until_complete(bridge.stop())
+        # first the GUI's own work (page loads, session checks), then the services under it
         loop.run_until_complete(tasks.shutdown())
+        loop.run_until_complete(bridge.stop())
     finally:
         quit_signals.uninstall()
         crash.uninstall()

@@ -52,9 +52,14 @@ class TaskRunner(QObject):
         task.add_done_callback(finished)
         return task
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, grace: float = 5.0) -> None:
+        """Let running work finish (cancelling a database call midway leaves connections
+        half-closed), then cancel whatever is still running after ``grace`` seconds."""
         tasks = list(self._tasks)
-        for task in tasks:
+        if not tasks:
+            return
+        _done, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
             task.cancel()
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)

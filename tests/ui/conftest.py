@@ -56,6 +56,10 @@ class App:
                 if asyncio.get_running_loop().time() > deadline:
                     raise AssertionError("condition not reached in time")
                 await asyncio.sleep(0.01)
+            # Let the GUI's other work settle too: coroutine steps must not run later from
+            # bare Qt event processing (qtbot), where no asyncio loop is running.
+            while self.tasks.active and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
 
         self.run(poll())
 
@@ -72,8 +76,9 @@ class App:
         self.until(lambda: self.window.session.signed_in)
 
     def shutdown(self) -> None:
-        self.run(self.bridge.stop())
+        self.window.session.stop()
         self.run(self.tasks.shutdown())
+        self.run(self.bridge.stop())
 
 
 @pytest.fixture

@@ -153,6 +153,8 @@ class AuditTrail(BaseService):
         events: EventBus | None = None,
         retention_days: int = 30,
         clock: Callable[[], float] = time.time,
+        prune_every: float | None = None,
+        prune_delay: float = 60.0,
     ) -> None:
         super().__init__()
         self.database = database
@@ -160,6 +162,33 @@ class AuditTrail(BaseService):
         self.retention_days = retention_days
         self._clock = clock
         self._lock = asyncio.Lock()
+        self.prune_every = prune_every
+        self.prune_delay = prune_delay
+        self._pruner: asyncio.Task[None] | None = None
+
+    async def initialize(self) -> None:
+        if self.prune_every is not None:
+            self._pruner = asyncio.create_task(self._prune_periodically(self.prune_every))
+
+    async def cleanup(self) -> None:
+        if self._pruner is not None:
+            self._pruner.cancel()
+            await asyncio.gather(self._pruner, return_exceptions=True)
+            self._pruner = None
+
+    async def _prune_periodically(self, interval: float) -> None:
+        """Apply retention shortly after start (not during it) and then every ``interval``."""
+        await asyncio.sleep(self.prune_delay)
+        while True:
+            try:
+                pruned = await self.prune()
+                if pruned:
+                    logger.info("audit retention applied", extra={"pruned": pruned})
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("audit retention failed; will retry")
+            await asyncio.sleep(interval)
 
     # -- writing ------------------------------------------------------------------------
     async def record(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 from collections.abc import AsyncIterator
@@ -281,3 +282,26 @@ async def test_secrets_and_huge_payloads_are_kept_out(trail: AuditTrail) -> None
     with pytest.raises(ServiceError) as info:
         await trail.record("alice", "x", "y", "maybe")
     assert info.value.code is ErrorCode.INVALID_INPUT
+
+
+async def test_retention_is_applied_after_start(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'retention.db'}")
+    await database.initialize()
+    clock = FakeClock(1_800_000_000.0)
+    writer = AuditTrail(database, retention_days=30, clock=clock)
+    old = (1_800_000_000 - 40 * 86_400) * 1_000_000
+    await writer.record_many([AuditItem("old", "x.done", "r", ts_us=old + i) for i in range(5)])
+    await writer.record("new", "x.done", "r")
+    trail = AuditTrail(database, retention_days=30, clock=clock, prune_every=3600, prune_delay=0)
+    try:
+        await trail.initialize()
+        for _ in range(200):
+            if await trail.count() < 6:
+                break
+            await asyncio.sleep(0.01)
+        actions = [e.action for e in (await trail.page(descending=False)).entries]
+        assert actions == ["x.done", "audit.pruned"]
+        assert (await trail.verify()).ok
+    finally:
+        await trail.cleanup()
+        await database.cleanup()

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton, QWidget
 
 from auterity_desktop.core.service import Health, HealthState
+from auterity_desktop.ui.style import restyle
 
 _STYLE = {
     HealthState.OK: "HealthOk",
@@ -46,11 +47,8 @@ class PlatformStatusBar(QStatusBar):
 
     def _set_health(self, text: str, style: str, tooltip: str = "") -> None:
         self.health_label.setText(f"● {text}")
-        self.health_label.setObjectName(style)
         self.health_label.setToolTip(tooltip)
-        # re-polish so the style sheet picks up the new object name
-        self.health_label.style().unpolish(self.health_label)
-        self.health_label.style().polish(self.health_label)
+        restyle(self.health_label, style)
 
     def show_starting(self) -> None:
         self._set_health("Starting services…", "HealthWarning")

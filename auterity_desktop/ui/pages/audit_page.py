@@ -35,18 +35,19 @@ from auterity_desktop.ui.models.audit_table_model import AuditTableModel
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
 from auterity_desktop.ui.pages.page_header import PageHeaderWidget
+from auterity_desktop.ui.pages.service_page import ServicePage
+from auterity_desktop.ui.style import restyle
 
 ANY = "(any)"
 
 
-class AuditPage(QWidget):
+class AuditPage(ServicePage):
     sig_verified = Signal(object)  # VerifyResult
     sig_exported = Signal(int)
 
     def __init__(self, spec: PageSpec, context: PageContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(context, parent)
         self.setObjectName("Page_audit")
-        self.context = context
         self.model: AuditTableModel | None = None
 
         # filters
@@ -149,17 +150,15 @@ class AuditPage(QWidget):
         layout.addLayout(grid)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.verify_result)
+        layout.addWidget(self.message)
         layout.addLayout(actions)
         QShortcut(QKeySequence("Ctrl+F"), self, activated=self.text.setFocus)
 
-        context.session.sig_signed_in.connect(self._on_signed_in)
-        if context.session.signed_in:
-            self._on_signed_in(context.session.principal)
+        self.watch_session()
 
     # -- wiring -------------------------------------------------------------------------
-    def _on_signed_in(self, _principal: Any) -> None:
-        platform = self.context.bridge.platform
-        if platform is None or self.model is not None:
+    def on_signed_in(self, principal: Any) -> None:
+        if self.model is not None:
             return
         self.model = AuditTableModel(self._page, self.context.tasks)
         self.table.setModel(self.model)
@@ -176,15 +175,15 @@ class AuditPage(QWidget):
         self.context.tasks.spawn(self._fill_choices())
 
     async def _page(self, flt: AuditFilter, **kwargs: Any) -> Any:
-        platform = self.context.bridge.platform
-        assert platform is not None
-        return await platform.compliance.audit_page(self.context.session.require(), flt, **kwargs)
+        return await self.platform.compliance.audit_page(
+            self.context.session.require(), flt, **kwargs
+        )
 
     async def _fill_choices(self) -> None:
-        platform = self.context.bridge.platform
-        assert platform is not None
         for combo, column in ((self.actor, "actor"), (self.action, "action")):
-            values = await platform.compliance.audit_values(self.context.session.require(), column)
+            values = await self.platform.compliance.audit_values(
+                self.context.session.require(), column
+            )
             current = combo.currentText()
             combo.clear()
             combo.addItems([ANY, *values])
@@ -231,9 +230,7 @@ class AuditPage(QWidget):
 
     # -- verify and export --------------------------------------------------------------
     def verify(self) -> Any:
-        platform = self.context.bridge.platform
-        if platform is None:
-            return None
+        platform = self.platform
         self.verify_button.setEnabled(False)
         self.progress.setRange(0, 0)
         self.progress.show()
@@ -256,22 +253,20 @@ class AuditPage(QWidget):
         self.verify_button.setEnabled(True)
         self.progress.hide()
         if result.ok:
-            self.verify_result.setObjectName("HealthOk")
+            restyle(self.verify_result, "HealthOk")
             self.verify_result.setText(f"✔ {result.message} Head hash {result.head_hash}")
         else:
-            self.verify_result.setObjectName("HealthError")
+            restyle(self.verify_result, "HealthError")
             self.verify_result.setText(
                 f"✘ Verification failed at entry {result.first_bad_seq}: {result.message}"
             )
-        self.verify_result.style().unpolish(self.verify_result)
-        self.verify_result.style().polish(self.verify_result)
         self.sig_verified.emit(result)
 
     def _verify_failed(self, exc: BaseException) -> None:
         self.verify_button.setEnabled(True)
         self.progress.hide()
         self.verify_result.setText("")
-        self.context.tasks.report_error(exc)
+        self.failed(exc)
 
     def _choose_export(self) -> None:
         path, chosen = QFileDialog.getSaveFileName(
@@ -283,9 +278,7 @@ class AuditPage(QWidget):
             )
 
     def export_to(self, path: Path, fmt: str) -> Any:
-        platform = self.context.bridge.platform
-        if platform is None:
-            return None
+        platform = self.platform
         flt = self.current_filter()
 
         async def run() -> int:
@@ -297,4 +290,4 @@ class AuditPage(QWidget):
             self.status.setText(f"Exported {count:,} entries to {path}")
             self.sig_exported.emit(count)
 
-        return self.context.tasks.spawn(run(), on_done=done)
+        return self.context.tasks.spawn(run(), on_done=done, on_error=self.failed)

@@ -22,24 +22,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from auterity_desktop.core.errors import ServiceError
 from auterity_desktop.services.compliance.engine import CheckResult, ComplianceReport, PolicyState
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
 from auterity_desktop.ui.pages.page_header import PageHeaderWidget
+from auterity_desktop.ui.pages.service_page import ServicePage
 
 POLICY_COLUMNS = ("Enabled", "Policy", "Severity", "Applies to", "Id")
 FINDING_COLUMNS = ("Checked", "Subject", "Policy", "Node", "Finding")
 
 
-class CompliancePage(QWidget):
+class CompliancePage(ServicePage):
     sig_open_node = Signal(str, str)  # workflow id, node id
     sig_loaded = Signal()
 
     def __init__(self, spec: PageSpec, context: PageContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(context, parent)
         self.setObjectName("Page_compliance")
-        self.context = context
         self.policies: list[PolicyState] = []
         self.findings: list[tuple[CheckResult, Any]] = []
         self.report: ComplianceReport | None = None
@@ -104,8 +103,6 @@ class CompliancePage(QWidget):
         buttons.addStretch(1)
         findings_layout.addLayout(buttons)
 
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.addWidget(PageHeaderWidget(spec.title, spec.summary))
@@ -113,17 +110,13 @@ class CompliancePage(QWidget):
         layout.addWidget(findings_box, 1)
         layout.addWidget(self.message)
 
-        context.session.sig_signed_in.connect(self._on_signed_in)
-        if context.session.signed_in:
-            self._on_signed_in(context.session.principal)
+        self.watch_session()
 
     @property
     def _engine(self) -> Any:
-        platform = self.context.bridge.platform
-        assert platform is not None
-        return platform.compliance
+        return self.platform.compliance
 
-    def _on_signed_in(self, principal: Any) -> None:
+    def on_signed_in(self, principal: Any) -> None:
         can_edit = "settings:write" in principal.permissions
         self.add_policy_button.setVisible(can_edit)
         self.policy_editor.setVisible(can_edit)
@@ -180,7 +173,7 @@ class CompliancePage(QWidget):
         state = self.policies[item.row()]
         enabled = item.checkState() == Qt.CheckState.Checked
         work = self._engine.set_enabled(self.context.session.require(), state.policy.id, enabled)
-        self.context.tasks.spawn(work, on_done=lambda _r: self.refresh(), on_error=self._failed)
+        self.context.tasks.spawn(work, on_done=lambda _r: self.refresh(), on_error=self.failed)
 
     def add_policy(self, text: str) -> Any:
         work = self._engine.save_policy(self.context.session.require(), text)
@@ -190,14 +183,14 @@ class CompliancePage(QWidget):
             self.policy_editor.clear()
             self.refresh()
 
-        return self.context.tasks.spawn(work, on_done=done, on_error=self._failed)
+        return self.context.tasks.spawn(work, on_done=done, on_error=self.failed)
 
     def check_settings(self) -> Any:
         settings = self.context.settings
         actor = self.context.session.require().username
         work = self._engine.check_settings(settings, actor=actor)
         return self.context.tasks.spawn(
-            work, on_done=lambda _r: self.refresh(), on_error=self._failed
+            work, on_done=lambda _r: self.refresh(), on_error=self.failed
         )
 
     def open_finding(self, row: int) -> None:
@@ -206,18 +199,6 @@ class CompliancePage(QWidget):
             self.sig_open_node.emit(result.subject_id, violation.node_id)
         else:
             self.show_message("This finding is about the settings; see Settings for the value.")
-
-    def _failed(self, exc: BaseException) -> None:
-        if isinstance(exc, ServiceError):
-            self.show_message(exc.message, error=True)
-        else:
-            self.context.tasks.report_error(exc)
-
-    def show_message(self, text: str, error: bool = False) -> None:
-        self.message.setObjectName("HealthError" if error else "HealthOk")
-        self.message.setText(text)
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
 
     def _choose_export(self) -> None:
         path, _ = QFileDialog.getSaveFileName(
@@ -231,5 +212,5 @@ class CompliancePage(QWidget):
         return self.context.tasks.spawn(
             work,
             on_done=lambda _r: self.show_message(f"Report written to {path}."),
-            on_error=self._failed,
+            on_error=self.failed,
         )

@@ -28,12 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from auterity_desktop.core.errors import ServiceError
 from auterity_desktop.services.security.permissions import ACTIONS, RESOURCES
 from auterity_desktop.services.security.user_admin import RoleInfo, UserInfo
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
 from auterity_desktop.ui.pages.page_header import PageHeaderWidget
+from auterity_desktop.ui.pages.service_page import ServicePage
 
 USER_COLUMNS = ("User", "Name", "Role", "Status", "Last sign-in")
 
@@ -68,13 +68,12 @@ class NewUserDialog(QDialog):
         layout.addWidget(buttons)
 
 
-class UsersPage(QWidget):
+class UsersPage(ServicePage):
     sig_changed = Signal()
 
     def __init__(self, spec: PageSpec, context: PageContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(context, parent)
         self.setObjectName("Page_users")
-        self.context = context
         self.users: list[UserInfo] = []
         self.roles: list[RoleInfo] = []
 
@@ -149,8 +148,6 @@ class UsersPage(QWidget):
         role_area.addLayout(grid_column, 1)
         roles_box.setLayout(role_area)
 
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.addWidget(PageHeaderWidget(spec.title, spec.summary))
@@ -158,18 +155,14 @@ class UsersPage(QWidget):
         layout.addWidget(roles_box, 1)
         layout.addWidget(self.message)
 
-        context.session.sig_signed_in.connect(self._on_signed_in)
-        if context.session.signed_in:
-            self._on_signed_in(context.session.principal)
+        self.watch_session()
 
     # -- data ---------------------------------------------------------------------------
     @property
     def _security(self) -> Any:
-        platform = self.context.bridge.platform
-        assert platform is not None
-        return platform.security
+        return self.platform.security
 
-    def _on_signed_in(self, principal: Any) -> None:
+    def on_signed_in(self, principal: Any) -> None:
         can_write = "users:write" in principal.permissions
         for button in (
             self.new_user_button,
@@ -236,19 +229,7 @@ class UsersPage(QWidget):
             self.show_message(done_message)
             self.refresh()
 
-        return self.context.tasks.spawn(work, on_done=done, on_error=self._failed)
-
-    def _failed(self, exc: BaseException) -> None:
-        if isinstance(exc, ServiceError):
-            self.show_message(exc.message, error=True)
-        else:
-            self.context.tasks.report_error(exc)
-
-    def show_message(self, text: str, error: bool = False) -> None:
-        self.message.setObjectName("HealthError" if error else "HealthOk")
-        self.message.setText(text)
-        self.message.style().unpolish(self.message)
-        self.message.style().polish(self.message)
+        return self.context.tasks.spawn(work, on_done=done, on_error=self.failed)
 
     def create_user(self, username: str, password: str, role: str, display_name: str = "") -> Any:
         actor = self.context.session.require()

@@ -327,8 +327,13 @@ class ComplianceEngine(BaseService):
             list(latest.values()),
         )
 
+    @guarded("settings", "read")
     async def export_report_html(
-        self, path: Path, start: datetime | None = None, end: datetime | None = None
+        self,
+        actor: Principal,
+        path: Path,
+        start: datetime | None = None,
+        end: datetime | None = None,
     ) -> ComplianceReport:
         report = await self.report(start, end)
         titles = {s.policy.id: s.policy.title for s in await self.policies()}

@@ -208,7 +208,7 @@ class CompliancePage(ServicePage):
             self.export_report(Path(path))
 
     def export_report(self, path: Path) -> Any:
-        work = self._engine.export_report_html(path)
+        work = self._engine.export_report_html(self.context.session.require(), path)
         return self.context.tasks.spawn(
             work,
             on_done=lambda _r: self.show_message(f"Report written to {path}."),

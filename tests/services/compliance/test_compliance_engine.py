@@ -109,7 +109,7 @@ async def test_report_is_computed_from_stored_results(
         "no-personal-data-egress": 2,
     }
     path = tmp_path / "report.html"
-    await engine.export_report_html(path)
+    await engine.export_report_html(await stack.admin(), path)
     page = path.read_text()
     assert "Checks run: 3" in page
     assert "External HTTP calls use HTTPS" in page

@@ -34,6 +34,8 @@ from auterity_desktop.services.compliance.audit_trail import AuditTrail
 from auterity_desktop.services.compliance.engine import ComplianceEngine
 from auterity_desktop.services.security.service import SecurityService
 from auterity_desktop.services.security.threat_detection import ThreatPolicy
+from auterity_desktop.services.workflows.builtin_nodes import builtin_registry
+from auterity_desktop.services.workflows.store import WorkflowStore
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +75,8 @@ class Platform:
             ),
         )
         self.compliance = ComplianceEngine(self.database, self.audit, self.security.authz)
+        self.nodes = builtin_registry()
+        self.workflows = WorkflowStore(self.database, self.audit, self.security.authz, self.events)
         self.started_at: float | None = None
         self._register_services()
 
@@ -91,6 +95,7 @@ class Platform:
             self.audit,
             self.security,
             self.compliance,
+            self.workflows,
         ):
             self.registry.register(service)
         self.metrics.describe(

@@ -24,6 +24,7 @@ async def test_platform_starts_everything_and_stops_cleanly(data_dir: Path) -> N
             "audit",
             "security",
             "compliance",
+            "workflows",
         ]
         health = await platform.health()
         assert Platform.overall(health) is HealthState.OK

@@ -11,6 +11,7 @@ MODEL_MODULES = (
     "auterity_desktop.core.orm",
     "auterity_desktop.services.security.models",
     "auterity_desktop.services.compliance.models",
+    "auterity_desktop.services.workflows.models",
 )
 
 

@@ -35,6 +35,7 @@ from auterity_desktop.services.compliance.engine import ComplianceEngine
 from auterity_desktop.services.security.service import SecurityService
 from auterity_desktop.services.security.threat_detection import ThreatPolicy
 from auterity_desktop.services.workflows.builtin_nodes import builtin_registry
+from auterity_desktop.services.workflows.engine import WorkflowEngine
 from auterity_desktop.services.workflows.store import WorkflowStore
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,16 @@ class Platform:
         self.compliance = ComplianceEngine(self.database, self.audit, self.security.authz)
         self.nodes = builtin_registry()
         self.workflows = WorkflowStore(self.database, self.audit, self.security.authz, self.events)
+        self.engine = WorkflowEngine(
+            self.database,
+            self.workflows,
+            self.nodes,
+            self.audit,
+            self.security.authz,
+            self.events,
+            self.metrics,
+            workers=settings.workflow_engine_workers,
+        )
         self.started_at: float | None = None
         self._register_services()
 
@@ -96,6 +107,7 @@ class Platform:
             self.security,
             self.compliance,
             self.workflows,
+            self.engine,
         ):
             self.registry.register(service)
         self.metrics.describe(

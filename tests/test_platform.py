@@ -25,6 +25,7 @@ async def test_platform_starts_everything_and_stops_cleanly(data_dir: Path) -> N
             "security",
             "compliance",
             "workflows",
+            "engine",
         ]
         health = await platform.health()
         assert Platform.overall(health) is HealthState.OK

@@ -8,7 +8,7 @@ edges connect real ports, no cycles …) is ``validation``'s job.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -27,6 +27,17 @@ class Position(BaseModel):
     y: float = 0.0
 
 
+class RetrySettings(BaseModel):
+    """How often a failing node is tried again, and how long to wait in between."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attempts: int = Field(default=1, ge=1, le=20)
+    delay: float = Field(default=1.0, ge=0, le=3600)
+    backoff: float = Field(default=2.0, ge=1, le=10)
+    max_delay: float = Field(default=60.0, ge=0, le=86_400)
+
+
 class WorkflowNode(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -37,6 +48,9 @@ class WorkflowNode(BaseModel):
     position: Position = Field(default_factory=Position)
     disabled: bool = False
     notes: str = Field(default="", max_length=10_000)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    timeout: float | None = Field(default=None, gt=0, le=86_400)
+    on_error: Literal["stop", "continue", "route"] = "stop"
 
 
 class WorkflowEdge(BaseModel):

@@ -13,6 +13,7 @@ from typing import Any
 
 from auterity_desktop.core.errors import ErrorCode, ServiceError
 
+ERROR_PORT = "error"
 PORT_TYPES = ("any", "object", "list", "string", "number", "boolean")
 PARAM_TYPES = ("string", "number", "integer", "boolean", "object", "list", "any", "enum")
 
@@ -72,7 +73,10 @@ class NodeType:
         return next((p for p in self.inputs if p.name == name), None)
 
     def output(self, name: str, params: Mapping[str, Any]) -> PortSpec | None:
-        return next((p for p in self.output_ports(params) if p.name == name), None)
+        found = next((p for p in self.output_ports(params) if p.name == name), None)
+        if found is None and name == ERROR_PORT and not self.trigger:
+            return PortSpec(ERROR_PORT, "object")  # every node can route its failures
+        return found
 
     def param(self, name: str) -> ParamSpec | None:
         return next((p for p in self.params if p.name == name), None)

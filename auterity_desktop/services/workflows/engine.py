@@ -105,10 +105,14 @@ class WorkflowEngine(BaseService):
         self.clock = clock
         self._slots: asyncio.Semaphore | None = None
         self._runs: dict[str, _Run] = {}
+        self._http: Any = None
 
     # -- lifecycle ----------------------------------------------------------------------
     async def initialize(self) -> None:
+        import httpx
+
         self._slots = asyncio.Semaphore(self.workers)
+        self._http = httpx.AsyncClient(follow_redirects=True)
         # A run still marked running was cut off by a crash: list it, never forget it.
         async with self.database.session() as db:
             rows = (
@@ -125,6 +129,9 @@ class WorkflowEngine(BaseService):
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._runs.clear()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     # -- public API ---------------------------------------------------------------------
     @guarded("workflows", "execute")
@@ -457,7 +464,9 @@ class WorkflowEngine(BaseService):
             )
             try:
                 params = render(node.params, context)
-                ctx = NodeContext(run.id, node.id, node.name, params, value, run.params)
+                ctx = NodeContext(
+                    run.id, node.id, node.name, params, value, run.params, http=self._http
+                )
                 async with self._slots:
                     async with asyncio.timeout(node.timeout):
                         output = await executor(ctx)

@@ -9,6 +9,7 @@ designed and validated but fail with a clear message when run.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ class NodeContext:
     input: Any
     run_params: Mapping[str, Any]
     outputs_by_name: Mapping[str, Any] = field(default_factory=dict)
+    http: Any = None  # the engine's shared httpx.AsyncClient
 
 
 Executor = Callable[[NodeContext], Awaitable[dict[str, Any]]]
@@ -113,6 +115,88 @@ async def _validate_data(ctx: NodeContext) -> dict[str, Any]:
     return {"valid": ctx.input}
 
 
+MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+
+
+async def _http_request(ctx: NodeContext) -> dict[str, Any]:
+    import httpx
+
+    p = ctx.params
+    method, url = str(p.get("method") or "GET").upper(), p.get("url")
+    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        raise ServiceError(
+            ErrorCode.INVALID_INPUT, f"{url!r} is not an http(s) URL", {"node_id": ctx.node_id}
+        )
+    body = p.get("body")
+    kwargs: dict[str, Any] = {
+        "headers": {str(k): str(v) for k, v in (p.get("headers") or {}).items()},
+        "params": {str(k): str(v) for k, v in (p.get("query") or {}).items()},
+        "timeout": float(p.get("timeout") or 30),
+    }
+    if isinstance(body, dict | list):
+        kwargs["json"] = body
+    elif body is not None:
+        kwargs["content"] = str(body).encode()
+    client = ctx.http or httpx.AsyncClient()
+    try:
+        async with client.stream(method, url, **kwargs) as response:
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise ServiceError(
+                        ErrorCode.PAYLOAD_TOO_LARGE,
+                        f"{url} answered with more than 10 MB",
+                        {"node_id": ctx.node_id},
+                    )
+                chunks.append(chunk)
+            raw = b"".join(chunks)
+    except httpx.TimeoutException:
+        raise ServiceError(
+            ErrorCode.TIMEOUT,
+            f"{method} {url} did not answer within {kwargs['timeout']:g} s",
+            {"node_id": ctx.node_id},
+        ) from None
+    except httpx.HTTPError as exc:
+        raise ServiceError(
+            ErrorCode.SERVICE_UNAVAILABLE,
+            f"{method} {url} failed: {exc or type(exc).__name__}",
+            {"node_id": ctx.node_id},
+        ) from None
+    finally:
+        if ctx.http is None:
+            await client.aclose()
+    parsed: Any
+    mode = p.get("response", "json")
+    if mode == "binary":
+        parsed = {"bytes": len(raw)}
+    else:
+        text = raw.decode(response.encoding or "utf-8", errors="replace")
+        parsed = text
+        if mode == "json" and text.strip():
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = text
+    result = {"status": response.status_code, "headers": dict(response.headers), "body": parsed}
+    if response.status_code >= 400:
+        code = (
+            ErrorCode.RATE_LIMITED
+            if response.status_code == 429
+            else (
+                ErrorCode.SERVICE_UNAVAILABLE
+                if response.status_code >= 500
+                else ErrorCode.INVALID_INPUT
+            )
+        )
+        raise ServiceError(
+            code,
+            f"{method} {url} answered {response.status_code} {response.reason_phrase}",
+            {"node_id": ctx.node_id, "status": response.status_code},
+        )
+    return {"main": result}
+
+
 async def _error_handler(ctx: NodeContext) -> dict[str, Any]:
     return {"main": ctx.input}
 
@@ -128,4 +212,5 @@ EXECUTORS: dict[str, Executor] = {
     "log": _log,
     "validate_data": _validate_data,
     "error_handler": _error_handler,
+    "http_request": _http_request,
 }

@@ -229,6 +229,36 @@ class WorkflowEngine(BaseService):
                 },
             }
 
+    @guarded("runs", "read")
+    async def list_runs(
+        self,
+        actor: Principal,
+        workflow_id: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        query = select(RunRow).order_by(RunRow.created_at.desc()).limit(max(1, min(limit, 1000)))
+        if workflow_id:
+            query = query.where(RunRow.workflow_id == workflow_id)
+        if status:
+            query = query.where(RunRow.status == status)
+        async with self.database.session() as db:
+            rows = (await db.execute(query)).scalars()
+            return [
+                {
+                    "run_id": r.id,
+                    "workflow_id": r.workflow_id,
+                    "version": r.version,
+                    "status": r.status,
+                    "progress": r.progress,
+                    "created_by": r.created_by,
+                    "created_at": r.created_at,
+                    "finished_at": r.finished_at,
+                    "error": r.error,
+                }
+                for r in rows
+            ]
+
     @guarded("runs", "write")
     async def cancel(self, actor: Principal, run_id: str) -> None:
         run = self._runs.get(run_id)

@@ -18,7 +18,7 @@ import random
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +65,35 @@ class _Run:
     task: asyncio.Task[None] | None = None
     cancelled: bool = False
     running: dict[str, asyncio.Task[dict[str, Any]]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.names = {n.name: n.id for n in self.document.nodes}
+
+
+class _NodeOutputs(Mapping[str, Any]):
+    """``$node["Name"].output`` for expressions, read on access (building a dict of every
+    node for every node would make large graphs quadratic)."""
+
+    def __init__(self, run: _Run) -> None:
+        self._run = run
+
+    def _done(self, name: str) -> NodeState | None:
+        node_id = self._run.names.get(name)
+        state = self._run.states.get(node_id) if node_id is not None else None
+        return state if state is not None and state.status == "succeeded" else None
+
+    def __getitem__(self, name: str) -> Any:
+        state = self._done(name)
+        if state is None:
+            raise KeyError(name)
+        return {"output": _main(state.output)}
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in self._run.names if self._done(name) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def _storable(value: Any) -> tuple[Any, bool]:
@@ -496,16 +525,11 @@ class WorkflowEngine(BaseService):
             )
         assert self._slots is not None
         state = run.states[node.id]
-        names = {n.name: n.id for n in run.document.nodes}
         context = {
             "$input": value,
             "$params": run.params,
             "$run": {"id": run.id},
-            "$node": {
-                name: {"output": _main(run.states[nid].output)}
-                for name, nid in names.items()
-                if run.states[nid].status == "succeeded"
-            },
+            "$node": _NodeOutputs(run),
         }
         policy = node.retry
         for attempt in range(1, policy.attempts + 1):

@@ -8,6 +8,7 @@ is refused rather than risked, because an older build could silently corrupt it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -26,6 +27,7 @@ from sqlalchemy import event, insert, select, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -95,6 +97,9 @@ class Database(BaseService):
         self._echo = echo
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+        # SQLite has one writer at a time and makes a waiting connection sleep and poll;
+        # queueing this process's hot write paths here instead keeps that latency away.
+        self._write_lock = asyncio.Lock()
 
     # -- properties -------------------------------------------------------------------
     @property
@@ -172,6 +177,16 @@ class Database(BaseService):
         return Health(HealthState.OK, self.description, {"latency_seconds": latency})
 
     # -- sessions ---------------------------------------------------------------------
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction on a connection, queued in-process on SQLite."""
+        if self.dialect != "sqlite":
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session in a transaction: committed on success, rolled back on error."""

@@ -162,6 +162,8 @@ class AuditTrail(BaseService):
         self.retention_days = retention_days
         self._clock = clock
         self._lock = asyncio.Lock()
+        self._queue: list[tuple[AuditItem, asyncio.Future[AuditEntry]]] = []
+        self._flusher: asyncio.Task[None] | None = None
         self.prune_every = prune_every
         self.prune_delay = prune_delay
         self._pruner: asyncio.Task[None] | None = None
@@ -171,6 +173,8 @@ class AuditTrail(BaseService):
             self._pruner = asyncio.create_task(self._prune_periodically(self.prune_every))
 
     async def cleanup(self) -> None:
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)
         if self._pruner is not None:
             self._pruner.cancel()
             await asyncio.gather(self._pruner, return_exceptions=True)
@@ -199,13 +203,32 @@ class AuditTrail(BaseService):
         outcome: str = "success",
         details: dict[str, Any] | None = None,
     ) -> AuditEntry:
-        entries = await self.record_many(
-            [AuditItem(actor, action, resource, outcome, details or {})]
-        )
-        return entries[0]
+        """Append one entry. Concurrent callers share one transaction (group commit); each
+        returns once its own entry is committed."""
+        item = AuditItem(actor, action, resource, outcome, details or {})
+        self._check_outcomes([item])
+        future: asyncio.Future[AuditEntry] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_queue())
+        return await future
 
-    async def record_many(self, items: Sequence[AuditItem]) -> list[AuditEntry]:
-        """Append entries in one transaction (the batched path)."""
+    async def _flush_queue(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                entries = await self.record_many([item for item, _ in batch])
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), entry in zip(batch, entries, strict=True):
+                if not future.done():
+                    future.set_result(entry)
+
+    @staticmethod
+    def _check_outcomes(items: Sequence[AuditItem]) -> None:
         for item in items:
             if item.outcome not in OUTCOMES:
                 raise ServiceError(
@@ -213,6 +236,10 @@ class AuditTrail(BaseService):
                     f"Audit outcome must be one of {', '.join(OUTCOMES)}",
                     {"outcome": item.outcome},
                 )
+
+    async def record_many(self, items: Sequence[AuditItem]) -> list[AuditEntry]:
+        """Append entries in one transaction (the batched path)."""
+        self._check_outcomes(items)
         async with self._lock:
             for attempt in range(5):
                 try:
@@ -225,7 +252,7 @@ class AuditTrail(BaseService):
 
     async def _append(self, items: Sequence[AuditItem]) -> list[AuditEntry]:
         entries: list[AuditEntry] = []
-        async with self.database.engine.begin() as conn:
+        async with self.database.begin() as conn:
             head = (
                 await conn.execute(
                     select(AuditEntryRow.seq, AuditEntryRow.hash)

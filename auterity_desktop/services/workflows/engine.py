@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select, update
 
 from auterity_desktop.core.db import Database
 from auterity_desktop.core.errors import ErrorCode, ServiceError
@@ -37,6 +37,7 @@ from auterity_desktop.services.workflows.executors import EXECUTORS, NodeContext
 from auterity_desktop.services.workflows.expressions import ExpressionError, render
 from auterity_desktop.services.workflows.models import NodeRunRow, RunRow
 from auterity_desktop.services.workflows.registry import ERROR_PORT, NodeRegistry
+from auterity_desktop.services.workflows.state_writer import StateWriter
 from auterity_desktop.services.workflows.store import WorkflowStore
 from auterity_desktop.services.workflows.validation import ensure_valid
 
@@ -137,6 +138,8 @@ class WorkflowEngine(BaseService):
         self._slots: asyncio.Semaphore | None = None
         self._runs: dict[str, _Run] = {}
         self._http: Any = None
+        self.writer = StateWriter(database)
+        self._validated: set[tuple[str, int]] = set()
 
     # -- lifecycle ----------------------------------------------------------------------
     async def initialize(self) -> None:
@@ -160,6 +163,7 @@ class WorkflowEngine(BaseService):
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._runs.clear()
+        await self.writer.close()
         if self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -182,25 +186,28 @@ class WorkflowEngine(BaseService):
                 ErrorCode.PAYLOAD_TOO_LARGE, "Run parameters are larger than 10 MB", {}
             )
         saved = await self.store.load(workflow_id, version)
-        ensure_valid(saved.document, self.registry)
+        if (workflow_id, saved.version) not in self._validated:  # versions never change
+            ensure_valid(saved.document, self.registry)
+            self._validated.add((workflow_id, saved.version))
         run_id = uuid.uuid4().hex
         now = self.clock()
-        async with self.database.session() as db:
-            db.add(
-                RunRow(
-                    id=run_id,
-                    workflow_id=workflow_id,
-                    version=saved.version,
-                    status="pending",
-                    params=_storable(run_params)[0],
-                    progress=0.0,
-                    created_by=actor.username,
-                    created_at=now,
-                )
-            )
-            await db.flush()
-            for node in saved.document.nodes:
-                db.add(NodeRunRow(run_id=run_id, node_id=node.id, status="pending", attempt=0))
+        run_row = {
+            "id": run_id,
+            "workflow_id": workflow_id,
+            "version": saved.version,
+            "status": "pending",
+            "params": _storable(run_params)[0],
+            "progress": 0.0,
+            "created_by": actor.username,
+            "created_at": now,
+        }
+        node_rows = [
+            {"run_id": run_id, "node_id": n.id, "status": "pending", "attempt": 0}
+            for n in saved.document.nodes
+        ]
+        await self.writer.write(
+            insert(RunRow).values(**run_row), insert(NodeRunRow).values(node_rows)
+        )
         await self.audit.record(
             actor.username,
             "run.started",
@@ -574,33 +581,34 @@ class WorkflowEngine(BaseService):
         started: bool = False,
         input_value: Any = None,
     ) -> None:
+        """Write one node transition; returns once it is committed (group commit)."""
         now = self.clock()
-        async with self.database.session() as db:
-            row = await db.get(NodeRunRow, (run_id, node_id))
-            if row is None:
-                row = NodeRunRow(run_id=run_id, node_id=node_id)
-                db.add(row)
-            row.status = "running" if started else state.status
-            row.attempt = state.attempt
-            if started:
-                row.started_at = row.started_at or now
-                row.input, truncated = _storable(input_value)
-                row.truncated = truncated
-            else:
-                row.finished_at = now
-                row.error = state.error if state.status in ("failed", "cancelled") else None
-                if state.output is not None:
-                    row.output, truncated = _storable(state.output)
-                    row.truncated = row.truncated or truncated
+        key = (NodeRunRow.run_id == run_id) & (NodeRunRow.node_id == node_id)
+        if started:
+            stored, truncated = _storable(input_value)
+            values: dict[str, Any] = {
+                "status": "running",
+                "attempt": state.attempt,
+                "input": stored,
+                "truncated": truncated,
+                "started_at": func.coalesce(NodeRunRow.started_at, now),
+            }
+        else:
+            values = {
+                "status": state.status,
+                "attempt": state.attempt,
+                "finished_at": now,
+                "error": state.error if state.status in ("failed", "cancelled") else None,
+            }
+            if state.output is not None:
+                values["output"], truncated = _storable(state.output)
+                if truncated:
+                    values["truncated"] = True
+        await self.writer.write(update(NodeRunRow).where(key).values(**values))
 
     async def _set_run(self, run_id: str, **values: Any) -> None:
-        async with self.database.session() as db:
-            row = await db.get(RunRow, run_id)
-            if row is None:
-                return
-            for key, value in values.items():
-                if value is not None or key in ("error",):
-                    setattr(row, key, value)
+        changes = {k: v for k, v in values.items() if v is not None or k == "error"}
+        await self.writer.write(update(RunRow).where(RunRow.id == run_id).values(**changes))
 
 
 def _main(output: dict[str, Any] | None) -> Any:

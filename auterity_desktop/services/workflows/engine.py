@@ -140,6 +140,7 @@ class WorkflowEngine(BaseService):
         self._http: Any = None
         self.writer = StateWriter(database)
         self._validated: set[tuple[str, int]] = set()
+        self.interrupted: list[str] = []  # runs found cut off by a crash at start-up
 
     # -- lifecycle ----------------------------------------------------------------------
     async def initialize(self) -> None:
@@ -152,8 +153,17 @@ class WorkflowEngine(BaseService):
             rows = (
                 await db.execute(select(RunRow).where(RunRow.status.in_(("pending", "running"))))
             ).scalars()
+            cut_off = []
             for row in rows:
                 row.status = "interrupted"
+                cut_off.append(row.id)
+        self.interrupted = cut_off
+        if cut_off:
+            logger.warning(
+                "runs were interrupted by a crash; resume them with `auterity run resume RUN_ID`",
+                extra={"runs": cut_off},
+            )
+            self.events.publish("runs_interrupted", {"run_ids": cut_off}, source="engine")
 
     async def cleanup(self) -> None:
         for run in list(self._runs.values()):

@@ -320,6 +320,12 @@ async def test_resume_after_interruption_does_not_rerun_finished_nodes(
         await asyncio.sleep(0.01)
     await engine.cleanup()  # the process goes away mid-run
     assert (await engine.run_status(run_id))["status"] == "interrupted"
+    noticed: list[list[str]] = []
+    stack.events.subscribe("runs_interrupted", lambda e: noticed.append(e.payload["run_ids"]))
+    async with stack.database.session() as db:  # as if the process had died: still "running"
+        from auterity_desktop.services.workflows.models import RunRow
+
+        (await db.get(RunRow, run_id)).status = "running"
     fresh = WorkflowEngine(
         stack.database,
         engine.store,
@@ -330,6 +336,8 @@ async def test_resume_after_interruption_does_not_rerun_finished_nodes(
         workers=4,
     )
     await fresh.initialize()
+    assert fresh.interrupted == [run_id]
+    assert noticed == [[run_id]]
     try:
         async with stack.database.session() as db:  # shorten the delay for the resumed run
             from auterity_desktop.services.workflows.models import WorkflowVersionRow

@@ -36,6 +36,7 @@ from auterity_desktop.services.security.service import SecurityService
 from auterity_desktop.services.security.threat_detection import ThreatPolicy
 from auterity_desktop.services.workflows.builtin_nodes import builtin_registry
 from auterity_desktop.services.workflows.engine import WorkflowEngine
+from auterity_desktop.services.workflows.scheduler import Scheduler
 from auterity_desktop.services.workflows.store import WorkflowStore
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class Platform:
             self.metrics,
             workers=settings.workflow_engine_workers,
         )
+        self.scheduler = Scheduler(self.database, self.workflows, self.engine)
         self.started_at: float | None = None
         self._register_services()
 
@@ -108,6 +110,7 @@ class Platform:
             self.compliance,
             self.workflows,
             self.engine,
+            self.scheduler,
         ):
             self.registry.register(service)
         self.metrics.describe(

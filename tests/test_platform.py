@@ -26,6 +26,7 @@ async def test_platform_starts_everything_and_stops_cleanly(data_dir: Path) -> N
             "compliance",
             "workflows",
             "engine",
+            "scheduler",
         ]
         health = await platform.health()
         assert Platform.overall(health) is HealthState.OK

@@ -138,7 +138,7 @@ def test_platform_starts_behind_the_window_and_reports_health(make_app: Any, qtb
     assert app.bridge.state == "running"
     assert app.window.status.database_label.text().startswith("Database: SQLite · ")
     qtbot.waitUntil(lambda: "healthy" in app.window.status.health_label.text())
-    assert app.window.status.health_label.text() == "● All 8 services healthy"
+    assert app.window.status.health_label.text() == "● All 9 services healthy"
     tooltip = app.window.status.health_label.toolTip()
     assert "database: ok" in tooltip
 
@@ -159,6 +159,7 @@ def test_closing_cleans_up_every_service_task_and_thread(make_app: Any, qtbot: A
         "compliance",
         "workflows",
         "engine",
+        "scheduler",
     ]
     closed: list[bool] = []
     app.window.sig_closed.connect(lambda: closed.append(True))

@@ -67,6 +67,8 @@ class _Run:
     cancelled: bool = False
     running: dict[str, asyncio.Task[dict[str, Any]]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    trigger: str | None = None  # the one trigger that starts this run (None: every trigger)
+    workflow_id: str = ""
 
     def __post_init__(self) -> None:
         self.names = {n.name: n.id for n in self.document.nodes}
@@ -186,8 +188,12 @@ class WorkflowEngine(BaseService):
         workflow_id: str,
         params: Mapping[str, Any] | None = None,
         version: int | None = None,
+        trigger: str | None = None,
     ) -> str:
-        """Start a run of the workflow; returns the run id at once (see ``wait``/``status``)."""
+        """Start a run of the workflow; returns the run id at once (see ``wait``/``status``).
+
+        ``trigger`` names the trigger node that fires (a schedule); by default every enabled
+        trigger starts."""
         if params is not None and not isinstance(params, Mapping):
             raise ServiceError(ErrorCode.INVALID_INPUT, "Run parameters must be an object", {})
         run_params = dict(params or {})
@@ -226,8 +232,20 @@ class WorkflowEngine(BaseService):
             {"workflow_id": workflow_id, "version": saved.version},
         )
         states = {n.id: NodeState() for n in saved.document.nodes}
-        self._start(_Run(run_id, saved.document, run_params, states))
+        self._start(
+            _Run(
+                run_id, saved.document, run_params, states, trigger=trigger, workflow_id=workflow_id
+            )
+        )
         return run_id
+
+    def active_runs(self, workflow_id: str) -> int:
+        """Runs of this workflow in progress in this process (for overlap policies)."""
+        return sum(
+            1
+            for run in self._runs.values()
+            if run.task is not None and not run.task.done() and run.workflow_id == workflow_id
+        )
 
     def _start(self, run: _Run) -> None:
         self._runs[run.id] = run
@@ -349,7 +367,9 @@ class WorkflowEngine(BaseService):
                 )
         saved = await self.store.load(workflow_id, version)
         await self.audit.record(actor.username, "run.resumed", f"runs/{run_id}", "success", {})
-        self._start(_Run(run_id, saved.document, dict(params or {}), states))
+        self._start(
+            _Run(run_id, saved.document, dict(params or {}), states, workflow_id=workflow_id)
+        )
 
     # -- the run loop -------------------------------------------------------------------
     async def _drive(self, run: _Run) -> None:
@@ -358,7 +378,7 @@ class WorkflowEngine(BaseService):
         incoming: dict[str, list[Any]] = {n.id: [] for n in doc.nodes}
         for edge in doc.edges:
             incoming[edge.target].append(edge)
-        start = [n.id for n in doc.nodes if self._is_start(n)]
+        start = [n.id for n in doc.nodes if self._is_start(n) and run.trigger in (None, n.id)]
         reachable = self._reachable(start, doc)
         total = max(len(reachable), 1)
         await self._set_run(run.id, status="running", started_at=self.clock())

@@ -73,3 +73,15 @@ class NodeRunRow(Base):
     truncated: Mapped[bool] = mapped_column(Boolean, default=False)
     started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class ScheduleStateRow(Base):
+    """When each schedule trigger last fired, so fires missed while closed are known."""
+
+    __tablename__ = "schedule_state"
+
+    workflow_id: Mapped[str] = mapped_column(
+        ForeignKey("workflows.id", ondelete="CASCADE"), primary_key=True
+    )
+    node_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_fire: Mapped[float] = mapped_column(Float)

@@ -11,3 +11,17 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+# The services a started Platform runs, in start order (shared by platform and GUI tests).
+EXPECTED_SERVICES = [
+    "database",
+    "cache",
+    "error_recovery",
+    "audit",
+    "security",
+    "compliance",
+    "workflows",
+    "engine",
+    "scheduler",
+]

@@ -9,6 +9,7 @@ import pytest
 from auterity_desktop.core.errors import ErrorCode, ServiceError
 from auterity_desktop.core.service import HealthState
 from auterity_desktop.platform import Platform
+from tests.fakes import EXPECTED_SERVICES
 
 
 async def test_platform_starts_everything_and_stops_cleanly(data_dir: Path) -> None:
@@ -17,17 +18,7 @@ async def test_platform_starts_everything_and_stops_cleanly(data_dir: Path) -> N
     platform.events.subscribe("*", lambda e: events.append(e.name))
     async with platform:
         assert platform.running
-        assert platform.registry.running == [
-            "database",
-            "cache",
-            "error_recovery",
-            "audit",
-            "security",
-            "compliance",
-            "workflows",
-            "engine",
-            "scheduler",
-        ]
+        assert platform.registry.running == EXPECTED_SERVICES
         health = await platform.health()
         assert Platform.overall(health) is HealthState.OK
         assert platform.metrics.value("auterity_service_up", {"service": "database"}) == 1

@@ -16,6 +16,7 @@ from auterity_desktop.ui.pages.planned_page import PlannedPage
 from auterity_desktop.ui.pages.settings_page import SettingsPage
 from auterity_desktop.ui.pages.users_page import UsersPage
 from auterity_desktop.ui.theme import ThemeMode, load_palette
+from tests.fakes import EXPECTED_SERVICES
 
 
 def test_window_opens_offscreen_and_every_page_shows(make_app: Any, qtbot: Any) -> None:
@@ -138,7 +139,9 @@ def test_platform_starts_behind_the_window_and_reports_health(make_app: Any, qtb
     assert app.bridge.state == "running"
     assert app.window.status.database_label.text().startswith("Database: SQLite · ")
     qtbot.waitUntil(lambda: "healthy" in app.window.status.health_label.text())
-    assert app.window.status.health_label.text() == "● All 9 services healthy"
+    assert (
+        app.window.status.health_label.text() == f"● All {len(EXPECTED_SERVICES)} services healthy"
+    )
     tooltip = app.window.status.health_label.toolTip()
     assert "database: ok" in tooltip
 
@@ -150,17 +153,7 @@ def test_closing_cleans_up_every_service_task_and_thread(make_app: Any, qtbot: A
     app.start_platform()
     platform = app.bridge.platform
     assert platform is not None
-    assert platform.registry.running == [
-        "database",
-        "cache",
-        "error_recovery",
-        "audit",
-        "security",
-        "compliance",
-        "workflows",
-        "engine",
-        "scheduler",
-    ]
+    assert platform.registry.running == EXPECTED_SERVICES
     closed: list[bool] = []
     app.window.sig_closed.connect(lambda: closed.append(True))
     app.window.close()

@@ -7,6 +7,11 @@ across all runs. Each node may retry with exponential backoff and jitter, has an
 timeout, and on failure stops the run, continues, or routes to its ``error`` port. Every node
 transition is written to the database before anything depends on it, so ``resume`` after a
 crash re-runs only what had not finished.
+
+A node may *park* (an approval waiting for a person, a sub-workflow whose child parked):
+the run goes on with its other branches, then parks too — status ``waiting``, nothing held in
+memory — and whoever records the decision, in this process or another, claims the run and
+continues it. Loops, sub-workflows and approvals live in ``flow_control``.
 """
 
 from __future__ import annotations
@@ -18,11 +23,10 @@ import random
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import select, update
 
 from auterity_desktop.core.db import Database
 from auterity_desktop.core.errors import ErrorCode, ServiceError
@@ -32,82 +36,70 @@ from auterity_desktop.core.service import BaseService
 from auterity_desktop.services.compliance.audit_trail import AuditTrail
 from auterity_desktop.services.security.authorization import AuthorizationService, guarded
 from auterity_desktop.services.security.principal import Principal
-from auterity_desktop.services.workflows.document import WorkflowDocument, WorkflowNode
+from auterity_desktop.services.workflows import flow_control
+from auterity_desktop.services.workflows.document import WorkflowEdge, WorkflowNode
 from auterity_desktop.services.workflows.executors import EXECUTORS, NodeContext
 from auterity_desktop.services.workflows.expressions import ExpressionError, render
+from auterity_desktop.services.workflows.graph import RunGraph
 from auterity_desktop.services.workflows.models import NodeRunRow, RunRow
 from auterity_desktop.services.workflows.registry import ERROR_PORT, NodeRegistry
+from auterity_desktop.services.workflows.run_state import (
+    ITEM_SEPARATOR,
+    NODE_FINISHED,
+    NODE_INSERT,
+    NODE_PARKED,
+    NODE_STARTED,
+    RUN_FINAL,
+    RUN_FINISHED,
+    RUN_INSERT,
+    RUN_PROGRESS,
+    RUN_STARTED,
+    RUN_STATUS,
+    TERMINAL,
+    UNFINISHED_RUN,
+    NodeState,
+    Parked,
+    RunState,
+    is_item_row,
+    main_output,
+    node_key,
+    storable,
+)
 from auterity_desktop.services.workflows.state_writer import StateWriter
 from auterity_desktop.services.workflows.store import WorkflowStore
 from auterity_desktop.services.workflows.validation import ensure_valid
 
 logger = logging.getLogger(__name__)
 
-TERMINAL = frozenset({"succeeded", "failed", "skipped", "cancelled"})
-RUN_FINAL = frozenset({"succeeded", "failed", "cancelled"})
-MAX_STORED_BYTES = 256 * 1024
 PROGRESS_INTERVAL = 0.25  # seconds between two progress writes of one run
-
-
-@dataclass
-class NodeState:
-    status: str = "pending"
-    output: dict[str, Any] | None = None
-    attempt: int = 0
-    error: str | None = None
-
-
-@dataclass
-class _Run:
-    id: str
-    document: WorkflowDocument
-    params: dict[str, Any]
-    states: dict[str, NodeState]
-    task: asyncio.Task[None] | None = None
-    cancelled: bool = False
-    running: dict[str, asyncio.Task[dict[str, Any]]] = field(default_factory=dict)
-    names: dict[str, str] = field(default_factory=dict)
-    trigger: str | None = None  # the one trigger that starts this run (None: every trigger)
-    workflow_id: str = ""
-
-    def __post_init__(self) -> None:
-        self.names = {n.name: n.id for n in self.document.nodes}
+POLL_INTERVAL = 1.0  # how often a run looks for decisions and cancel requests from elsewhere
+MAX_PARAMS_BYTES = 10 * 1024 * 1024
 
 
 class _NodeOutputs(Mapping[str, Any]):
     """``$node["Name"].output`` for expressions, read on access (building a dict of every
     node for every node would make large graphs quadratic)."""
 
-    def __init__(self, run: _Run) -> None:
+    def __init__(self, run: RunState, states: Mapping[str, NodeState]) -> None:
         self._run = run
+        self._states = states
 
     def _done(self, name: str) -> NodeState | None:
         node_id = self._run.names.get(name)
-        state = self._run.states.get(node_id) if node_id is not None else None
+        state = self._states.get(node_id) if node_id is not None else None
         return state if state is not None and state.status == "succeeded" else None
 
     def __getitem__(self, name: str) -> Any:
         state = self._done(name)
         if state is None:
             raise KeyError(name)
-        return {"output": _main(state.output)}
+        return {"output": main_output(state.output)}
 
     def __iter__(self) -> Iterator[str]:
         return (name for name in self._run.names if self._done(name) is not None)
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
-
-
-def _storable(value: Any) -> tuple[Any, bool]:
-    """The value as JSON for the database, truncated (with a flag) when it is large."""
-    try:
-        text = json.dumps(value, default=str)
-    except (TypeError, ValueError):
-        text = json.dumps(repr(value))
-    if len(text) <= MAX_STORED_BYTES:
-        return json.loads(text), False
-    return {"truncated": True, "preview": text[:2000], "bytes": len(text)}, True
 
 
 class WorkflowEngine(BaseService):
@@ -126,6 +118,8 @@ class WorkflowEngine(BaseService):
         *,
         workers: int = 4,
         clock: Callable[[], float] = time.time,
+        resume_interrupted: bool = False,
+        approval_check_interval: float = 60.0,
     ) -> None:
         super().__init__()
         self.database = database
@@ -137,11 +131,14 @@ class WorkflowEngine(BaseService):
         self.metrics = metrics
         self.workers = workers
         self.clock = clock
+        self.resume_interrupted = resume_interrupted
+        self.approval_check_interval = approval_check_interval
         self._slots: asyncio.Semaphore | None = None
-        self._runs: dict[str, _Run] = {}
+        self._runs: dict[str, RunState] = {}
         self._http: Any = None
         self.writer = StateWriter(database)
-        self._validated: set[tuple[str, int]] = set()
+        self._graphs: dict[tuple[str, int], RunGraph] = {}
+        self._sweeper: asyncio.Task[None] | None = None
         self.interrupted: list[str] = []  # runs found cut off by a crash at start-up
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -150,27 +147,55 @@ class WorkflowEngine(BaseService):
 
         self._slots = asyncio.Semaphore(self.workers)
         self._http = httpx.AsyncClient(follow_redirects=True)
-        # A run still marked running was cut off by a crash: list it, never forget it.
-        async with self.database.session() as db:
-            rows = (
-                await db.execute(select(RunRow).where(RunRow.status.in_(("pending", "running"))))
-            ).scalars()
-            cut_off = []
-            for row in rows:
-                row.status = "interrupted"
-                cut_off.append(row.id)
+        # A run still marked running was cut off by a crash: never forget it.
+        async with self.database.begin() as conn:
+            cut_off = list(
+                (
+                    await conn.execute(
+                        select(RunRow.id).where(RunRow.status.in_(("pending", "running")))
+                    )
+                ).scalars()
+            )
+            if cut_off:
+                await conn.execute(
+                    update(RunRow).where(RunRow.id.in_(cut_off)).values(status="interrupted")
+                )
         self.interrupted = cut_off
-        if cut_off:
+        if cut_off and self.resume_interrupted:
+            logger.warning("resuming runs a crash interrupted", extra={"runs": cut_off})
+            for run_id in cut_off:
+                try:
+                    await self._continue(run_id)
+                except ServiceError as exc:
+                    logger.error(
+                        "could not resume an interrupted run",
+                        extra={"run_id": run_id, "error": exc.message},
+                    )
+            await self.audit.record(
+                "system", "run.resumed", "runs", "success", {"run_ids": cut_off[:100]}
+            )
+        elif cut_off:
             logger.warning(
                 "runs were interrupted by a crash; resume them with `auterity run resume RUN_ID`",
                 extra={"runs": cut_off},
             )
-            self.events.publish("runs_interrupted", {"run_ids": cut_off}, source="engine")
+        if cut_off:
+            self.events.publish(
+                "runs_interrupted",
+                {"run_ids": cut_off, "resumed": self.resume_interrupted},
+                source="engine",
+            )
+        if self.approval_check_interval > 0:
+            self._sweeper = asyncio.create_task(self._sweep_approvals())
 
     async def cleanup(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
         for run in list(self._runs.values()):
-            if run.task is not None and not run.task.done():
-                run.task.cancel()
+            if run.active:
+                run.task.cancel()  # type: ignore[union-attr]
         tasks = [r.task for r in self._runs.values() if r.task is not None]
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -179,6 +204,11 @@ class WorkflowEngine(BaseService):
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+
+    async def drain(self) -> None:
+        """Wait until no run is active in this process (the CLI, before it exits)."""
+        while tasks := [r.task for r in self._runs.values() if r.active]:
+            await asyncio.gather(*tasks, return_exceptions=True)  # type: ignore[arg-type]
 
     # -- public API ---------------------------------------------------------------------
     @guarded("workflows", "execute")
@@ -194,69 +224,104 @@ class WorkflowEngine(BaseService):
 
         ``trigger`` names the trigger node that fires (a schedule); by default every enabled
         trigger starts."""
+        run = await self.launch(workflow_id, params, actor.username, version, trigger)
+        await self.audit.record(
+            actor.username,
+            "run.started",
+            f"runs/{run.id}",
+            "success",
+            {"workflow_id": workflow_id, "version": run.version},
+        )
+        return run.id
+
+    async def launch(
+        self,
+        workflow_id: str,
+        params: Mapping[str, Any] | None,
+        created_by: str,
+        version: int | None = None,
+        trigger: str | None = None,
+        parent: tuple[str, str] | None = None,
+        depth: int = 0,
+    ) -> RunState:
+        """Create and start a run (authorisation is the caller's business)."""
         if params is not None and not isinstance(params, Mapping):
             raise ServiceError(ErrorCode.INVALID_INPUT, "Run parameters must be an object", {})
         run_params = dict(params or {})
-        if len(json.dumps(run_params, default=str)) > 10 * 1024 * 1024:
+        if len(json.dumps(run_params, default=str)) > MAX_PARAMS_BYTES:
             raise ServiceError(
                 ErrorCode.PAYLOAD_TOO_LARGE, "Run parameters are larger than 10 MB", {}
             )
         saved = await self.store.load(workflow_id, version)
-        if (workflow_id, saved.version) not in self._validated:  # versions never change
-            ensure_valid(saved.document, self.registry)
-            self._validated.add((workflow_id, saved.version))
+        graph = self._graph(workflow_id, saved.version, saved.document)
         run_id = uuid.uuid4().hex
-        now = self.clock()
         run_row = {
             "id": run_id,
             "workflow_id": workflow_id,
             "version": saved.version,
             "status": "pending",
-            "params": _storable(run_params)[0],
+            "params": storable(run_params)[0],
             "progress": 0.0,
-            "created_by": actor.username,
-            "created_at": now,
+            "created_by": created_by,
+            "created_at": self.clock(),
+            "parent_run_id": parent[0] if parent else None,
+            "parent_node_id": parent[1] if parent else None,
+            "depth": depth,
+            "cancel_requested": False,
         }
-        node_rows = [
-            {"run_id": run_id, "node_id": n.id, "status": "pending", "attempt": 0}
-            for n in saved.document.nodes
-        ]
         await self.writer.write(
-            insert(RunRow).values(**run_row), insert(NodeRunRow).values(node_rows)
+            (RUN_INSERT, run_row),
+            *(
+                (NODE_INSERT, {"run_id": run_id, "node_id": n, "status": "pending", "attempt": 0})
+                for n in graph.nodes
+            ),
         )
-        await self.audit.record(
-            actor.username,
-            "run.started",
-            f"runs/{run_id}",
-            "success",
-            {"workflow_id": workflow_id, "version": saved.version},
+        run = RunState(
+            run_id,
+            workflow_id,
+            saved.version,
+            saved.document,
+            graph,
+            run_params,
+            {n: NodeState() for n in graph.nodes},
+            created_by,
+            trigger=trigger,
+            parent_run_id=parent[0] if parent else None,
+            parent_node_id=parent[1] if parent else None,
+            depth=depth,
         )
-        states = {n.id: NodeState() for n in saved.document.nodes}
-        self._start(
-            _Run(
-                run_id, saved.document, run_params, states, trigger=trigger, workflow_id=workflow_id
-            )
-        )
-        return run_id
+        self._start(run)
+        return run
+
+    def _graph(self, workflow_id: str, version: int, document: Any) -> RunGraph:
+        graph = self._graphs.get((workflow_id, version))
+        if graph is None:  # versions never change: validate and analyse each once
+            ensure_valid(document, self.registry)
+            graph = self._graphs[(workflow_id, version)] = RunGraph.build(document)
+        return graph
 
     def active_runs(self, workflow_id: str) -> int:
         """Runs of this workflow in progress in this process (for overlap policies)."""
-        return sum(
-            1
-            for run in self._runs.values()
-            if run.task is not None and not run.task.done() and run.workflow_id == workflow_id
-        )
+        return sum(1 for r in self._runs.values() if r.active and r.workflow_id == workflow_id)
 
-    def _start(self, run: _Run) -> None:
+    def _start(self, run: RunState) -> None:
         self._runs[run.id] = run
         run.task = asyncio.create_task(self._drive(run))
+        run.task.add_done_callback(lambda _: self._forget(run))
+
+    def _forget(self, run: RunState) -> None:
+        if self._runs.get(run.id) is run:  # a continuation may have replaced it already
+            del self._runs[run.id]
 
     async def wait(self, run_id: str) -> dict[str, Any]:
-        """Wait for a run started in this process to end; returns its status."""
-        run = self._runs.get(run_id)
-        if run is not None and run.task is not None:
-            await asyncio.shield(run.task)
+        """Wait for a run's work in this process to end (finished, or parked); its status."""
+        await self.settled(run_id)
         return await self.run_status(run_id)
+
+    async def settled(self, run_id: str) -> None:
+        """Wait until this process has nothing more to do for the run."""
+        while (run := self._runs.get(run_id)) is not None and run.active:
+            await asyncio.shield(run.task)  # type: ignore[arg-type]
 
     @guarded("runs", "read")
     async def status(self, actor: Principal, run_id: str) -> dict[str, Any]:
@@ -264,36 +329,50 @@ class WorkflowEngine(BaseService):
         return await self.run_status(run_id)
 
     async def run_status(self, run_id: str) -> dict[str, Any]:
-        async with self.database.session() as db:
-            run = await db.get(RunRow, run_id)
+        async with self.database.engine.connect() as conn:
+            run = (await conn.execute(select(RunRow).where(RunRow.id == run_id))).first()
             if run is None:
                 raise ServiceError(
                     ErrorCode.NOT_FOUND, f"There is no run {run_id!r}", {"run_id": run_id}
                 )
-            nodes = (
-                await db.execute(select(NodeRunRow).where(NodeRunRow.run_id == run_id))
-            ).scalars()
-            return {
-                "run_id": run.id,
-                "workflow_id": run.workflow_id,
-                "version": run.version,
-                "status": run.status,
-                "progress": run.progress,
-                "results": run.result or {},
-                "error": run.error,
-                "nodes": {
-                    n.node_id: {
-                        "status": n.status,
-                        "attempt": n.attempt,
-                        "error": n.error,
-                        "output": n.output,
-                        "truncated": n.truncated,
-                        "started_at": n.started_at,
-                        "finished_at": n.finished_at,
-                    }
-                    for n in nodes
-                },
-            }
+            rows = (await conn.execute(select(NodeRunRow).where(NodeRunRow.run_id == run_id))).all()
+        items: dict[str, int] = {}
+        for n in rows:
+            if is_item_row(n.node_id):
+                loop = n.node_id.split(ITEM_SEPARATOR, 1)[0]
+                items[loop] = items.get(loop, 0) + 1
+        return {
+            "run_id": run.id,
+            "workflow_id": run.workflow_id,
+            "version": run.version,
+            "status": run.status,
+            "progress": run.progress,
+            "results": run.result or {},
+            "error": run.error,
+            "params": run.params,
+            "created_by": run.created_by,
+            "created_at": run.created_at,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+            "parent_run_id": run.parent_run_id,
+            "cancel_requested": run.cancel_requested,
+            "nodes": {
+                n.node_id: {
+                    "status": n.status,
+                    "input": n.input,
+                    "attempt": n.attempt,
+                    "error": n.error,
+                    "output": n.output,
+                    "truncated": n.truncated,
+                    "started_at": n.started_at,
+                    "finished_at": n.finished_at,
+                    "checkpoint": n.checkpoint,
+                    **({"items_done": items[n.node_id]} if n.node_id in items else {}),
+                }
+                for n in rows
+                if not is_item_row(n.node_id)
+            },
+        }
 
     @guarded("runs", "read")
     async def list_runs(
@@ -319,29 +398,84 @@ class WorkflowEngine(BaseService):
                     "progress": r.progress,
                     "created_by": r.created_by,
                     "created_at": r.created_at,
+                    "started_at": r.started_at,
                     "finished_at": r.finished_at,
                     "error": r.error,
+                    "parent_run_id": r.parent_run_id,
                 }
                 for r in rows
             ]
 
     @guarded("runs", "write")
-    async def cancel(self, actor: Principal, run_id: str) -> None:
+    async def cancel(self, actor: Principal, run_id: str) -> str:
+        """Stop a run wherever it is; returns ``cancelled``, or ``cancel_requested`` when
+        another process is running it (it stops within about a second)."""
+        outcome = await self.cancel_run(run_id)
+        action = "run.cancelled" if outcome == "cancelled" else "run.cancel_requested"
+        await self.audit.record(actor.username, action, f"runs/{run_id}", "success", {})
+        return outcome
+
+    async def cancel_run(self, run_id: str) -> str:
         run = self._runs.get(run_id)
-        if run is None or run.task is None or run.task.done():
-            raise ServiceError(
-                ErrorCode.CONFLICT, f"Run {run_id} is not running here", {"run_id": run_id}
+        if run is not None and run.active:
+            run.cancelled = True
+            for task in list(run.tasks):
+                task.cancel()
+            await asyncio.gather(run.task, return_exceptions=True)  # type: ignore[arg-type]
+            return "cancelled"
+        async with self.database.begin() as conn:
+            row = (await conn.execute(select(RunRow.status).where(RunRow.id == run_id))).first()
+            if row is None:
+                raise ServiceError(
+                    ErrorCode.NOT_FOUND, f"There is no run {run_id!r}", {"run_id": run_id}
+                )
+            if row.status in RUN_FINAL:
+                raise ServiceError(
+                    ErrorCode.CONFLICT,
+                    f"Run {run_id} has already {row.status}",
+                    {"run_id": run_id, "status": row.status},
+                )
+            if row.status == "running":  # driven by another process: ask it
+                await conn.execute(
+                    update(RunRow).where(RunRow.id == run_id).values(cancel_requested=True)
+                )
+                return "cancel_requested"
+            await conn.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id, RunRow.status == row.status)
+                .values(status="cancelled", finished_at=self.clock(), error="cancelled")
             )
-        run.cancelled = True
-        for task in list(run.running.values()):
-            task.cancel()
-        await asyncio.gather(run.task, return_exceptions=True)
-        await self.audit.record(actor.username, "run.cancelled", f"runs/{run_id}", "success", {})
+            await conn.execute(
+                update(NodeRunRow)
+                .where(
+                    NodeRunRow.run_id == run_id,
+                    NodeRunRow.status.in_(("pending", "running", "waiting")),
+                )
+                .values(status="cancelled", error="cancelled")
+            )
+            children = list(
+                (
+                    await conn.execute(
+                        select(RunRow.id).where(
+                            RunRow.parent_run_id == run_id, RunRow.status.in_(UNFINISHED_RUN)
+                        )
+                    )
+                ).scalars()
+            )
+        for child in children:
+            await self.cancel_run(child)
+        self.events.publish("run_finished", {"run_id": run_id, "status": "cancelled"})
+        return "cancelled"
 
     @guarded("runs", "execute")
     async def resume(self, actor: Principal, run_id: str) -> None:
         """Continue an interrupted run: finished nodes keep their results, the rest run."""
-        if run_id in self._runs and not self._runs[run_id].task.done():  # type: ignore[union-attr]
+        await self._continue(run_id)
+        await self.audit.record(actor.username, "run.resumed", f"runs/{run_id}", "success", {})
+
+    async def _continue(self, run_id: str) -> None:
+        """Load a run's durable state and drive it on from there."""
+        if (current := self._runs.get(run_id)) is not None and current.active:
             raise ServiceError(
                 ErrorCode.CONFLICT, f"Run {run_id} is already running", {"run_id": run_id}
             )
@@ -353,97 +487,367 @@ class WorkflowEngine(BaseService):
                 )
             if row.status in RUN_FINAL:
                 raise ServiceError(
-                    ErrorCode.CONFLICT, f"Run {run_id} already {row.status}", {"status": row.status}
+                    ErrorCode.CONFLICT,
+                    f"Run {run_id} has already {row.status}",
+                    {"status": row.status},
                 )
-            workflow_id, version, params = row.workflow_id, row.version, row.params
-            nodes = (
-                await db.execute(select(NodeRunRow).where(NodeRunRow.run_id == run_id))
-            ).scalars()
-            states = {}
-            for n in nodes:
+            nodes = list(
+                (await db.execute(select(NodeRunRow).where(NodeRunRow.run_id == run_id))).scalars()
+            )
+            cancel_requested = row.cancel_requested
+            snapshot = (
+                row.workflow_id,
+                row.version,
+                dict(row.params or {}),
+                row.created_by,
+                row.parent_run_id,
+                row.parent_node_id,
+                row.depth,
+            )
+        workflow_id, version, params, created_by, parent_run, parent_node, depth = snapshot
+        saved = await self.store.load(workflow_id, version)
+        graph = self._graph(workflow_id, version, saved.document)
+        states = {n: NodeState() for n in graph.nodes}
+        items: dict[str, dict[int, Any]] = {}
+        for n in nodes:
+            if is_item_row(n.node_id):
+                loop, _, index = n.node_id.partition(ITEM_SEPARATOR)
+                items.setdefault(loop, {})[int(index)] = main_output(n.output)
+            elif n.node_id in states:
                 done = n.status in ("succeeded", "skipped")
                 states[n.node_id] = NodeState(
-                    n.status if done else "pending", n.output if done else None, n.attempt
+                    n.status if done else "pending",
+                    n.output if done else None,
+                    n.attempt,
+                    checkpoint=n.checkpoint,
                 )
-        saved = await self.store.load(workflow_id, version)
-        await self.audit.record(actor.username, "run.resumed", f"runs/{run_id}", "success", {})
-        self._start(
-            _Run(run_id, saved.document, dict(params or {}), states, workflow_id=workflow_id)
+        run = RunState(
+            run_id,
+            workflow_id,
+            version,
+            saved.document,
+            graph,
+            params,
+            states,
+            created_by,
+            parent_run_id=parent_run,
+            parent_node_id=parent_node,
+            depth=depth,
+            items=items,
+            cancelled=cancel_requested,
         )
+        self._start(run)
+
+    # -- approvals ----------------------------------------------------------------------
+    @guarded("runs", "execute")
+    async def approve(
+        self,
+        actor: Principal,
+        run_id: str,
+        node_id: str | None = None,
+        *,
+        approved: bool = True,
+        comment: str = "",
+    ) -> None:
+        """Decide a pending human approval; the run continues (here, if nobody drives it)."""
+        if not isinstance(comment, str) or len(comment) > 10_000:
+            raise ServiceError(
+                ErrorCode.INVALID_INPUT, "The comment must be text of at most 10,000 characters"
+            )
+        pending = [a for a in await self.approvals(run_id) if node_id in (None, a["node_id"])]
+        if not pending:
+            raise ServiceError(
+                ErrorCode.CONFLICT,
+                f"Run {run_id} has no pending approval"
+                + (f" at node {node_id!r}" if node_id else ""),
+                {"run_id": run_id, "node_id": node_id},
+            )
+        if len(pending) > 1:
+            raise ServiceError(
+                ErrorCode.INVALID_INPUT,
+                f"Run {run_id} waits for {len(pending)} approvals; say which node",
+                {"node_ids": [a["node_id"] for a in pending]},
+            )
+        request = pending[0]
+        approvers = request["approvers"]
+        if approvers and actor.username not in approvers:
+            raise ServiceError(
+                ErrorCode.UNAUTHORIZED,
+                f"Only {', '.join(approvers)} may decide this approval",
+                {"run_id": run_id, "node_id": request["node_id"], "approvers": approvers},
+            )
+        decision = {"approved": bool(approved), "by": actor.username, "at": self.clock()}
+        if comment:
+            decision["comment"] = comment
+        await flow_control.record_decision(self, run_id, request["node_id"], decision)
+        await self.audit.record(
+            actor.username,
+            "run.approved" if approved else "run.rejected",
+            f"runs/{run_id}",
+            "success",
+            {"node_id": request["node_id"], "comment": comment[:500]},
+        )
+        await self.wake(run_id)
+
+    @guarded("runs", "read")
+    async def pending_approvals(
+        self, actor: Principal, run_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        return await self.approvals(run_id)
+
+    async def approvals(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        """Approvals waiting for a decision, oldest first."""
+        query = (
+            select(NodeRunRow, RunRow.workflow_id, RunRow.version)
+            .join(RunRow, RunRow.id == NodeRunRow.run_id)
+            .where(NodeRunRow.status == "waiting")
+        )
+        if run_id is not None:
+            query = query.where(NodeRunRow.run_id == run_id)
+        async with self.database.session() as db:
+            rows = (await db.execute(query)).all()
+        result = []
+        for node, workflow_id, version in rows:
+            request = (node.checkpoint or {}).get("request")
+            if request is None:
+                continue
+            saved = await self.store.load(workflow_id, version)
+            names = {n.id: n.name for n in saved.document.nodes}
+            result.append(
+                {
+                    "run_id": node.run_id,
+                    "workflow_id": workflow_id,
+                    "workflow": saved.document.name,
+                    "node_id": node.node_id,
+                    "node_name": names.get(node.node_id, node.node_id),
+                    **request,
+                }
+            )
+        return sorted(result, key=lambda a: a["requested_at"])
+
+    async def expire_approvals(self) -> list[str]:
+        """Reject approvals whose time ran out; returns the runs that were decided."""
+        decided = []
+        now = self.clock()
+        for request in await self.approvals():
+            if request["deadline"] > now:
+                continue
+            decision = {"approved": False, "by": "system", "at": now, "comment": "timed out"}
+            try:
+                await flow_control.record_decision(
+                    self, request["run_id"], request["node_id"], decision
+                )
+            except ServiceError:
+                continue  # decided by someone else meanwhile
+            await self.audit.record(
+                "system",
+                "run.rejected",
+                f"runs/{request['run_id']}",
+                "success",
+                {"node_id": request["node_id"], "comment": "timed out"},
+            )
+            await self.wake(request["run_id"])
+            decided.append(request["run_id"])
+        return decided
+
+    async def _sweep_approvals(self) -> None:
+        while True:
+            await asyncio.sleep(self.approval_check_interval)
+            try:
+                await self.expire_approvals()
+            except Exception:  # a bad row must not stop the sweeper
+                logger.exception("checking approval deadlines failed")
+
+    async def wake(self, run_id: str) -> None:
+        """Something a parked node of this run waited for has happened: let the run go on,
+        in the process driving it or — when nobody drives it — here."""
+        run = self._runs.get(run_id)
+        if run is not None and run.active:
+            run.wake.set()
+        elif await self._claim(run_id):
+            await self._continue(run_id)
+
+    async def _claim(self, run_id: str) -> bool:
+        """Take a parked run; exactly one process wins."""
+        async with self.database.begin() as conn:
+            result = await conn.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id, RunRow.status == "waiting")
+                .values(status="running")
+            )
+        return bool(result.rowcount)
 
     # -- the run loop -------------------------------------------------------------------
-    async def _drive(self, run: _Run) -> None:
-        doc = run.document
-        nodes = {n.id: n for n in doc.nodes}
-        incoming: dict[str, list[Any]] = {n.id: [] for n in doc.nodes}
-        for edge in doc.edges:
-            incoming[edge.target].append(edge)
-        start = [n.id for n in doc.nodes if self._is_start(n) and run.trigger in (None, n.id)]
-        reachable = self._reachable(start, doc)
-        total = max(len(reachable), 1)
-        await self._set_run(run.id, status="running", started_at=self.clock())
-        self.events.publish("run_started", {"run_id": run.id, "workflow": doc.name})
+    async def _drive(self, run: RunState) -> None:
+        graph = run.graph
+        main_scope = set(graph.scopes[None])
+        start = [
+            n for n in main_scope if self._is_start(graph.nodes[n]) and run.trigger in (None, n)
+        ]
+        reachable = graph.reachable(start) & main_scope
+        run.total = max(len(reachable), 1)
+        run.finished = sum(1 for n in reachable if run.states[n].status in TERMINAL)
+        run.start = set(start)
+        await self.writer.write((RUN_STARTED, {"k_run": run.id, "v_now": self.clock()}))
+        self.events.publish("run_started", {"run_id": run.id, "workflow": run.document.name})
         failure: str | None = None
-        outgoing: dict[str, list[str]] = {n.id: [] for n in doc.nodes}
-        for edge in doc.edges:
-            outgoing[edge.source].append(edge.target)
-        # Only nodes whose inputs just changed are looked at again: O(edges) per run, not
-        # O(nodes²), which matters for graphs of thousands of nodes.
-        candidates: deque[str] = deque(nodes)
-        finished = sum(1 for n in reachable if run.states[n].status in TERMINAL)
-        last_progress = 0.0
+        try:
+            while not run.cancelled:
+                failure = await self._walk(run, None, run.states)
+                if failure or run.cancelled or not run.waiting:
+                    break
+                if not await self._park(run):
+                    return
+        except asyncio.CancelledError:
+            if not run.cancelled:  # shutting down: leave the run resumable
+                await self.writer.write((RUN_STATUS, {"k_run": run.id, "v_status": "interrupted"}))
+                raise
+        await self._finish(run, failure)
+
+    async def _park(self, run: RunState) -> bool:
+        """Nothing can move until someone decides: mark the run waiting and let go of it,
+        unless a decision arrived meanwhile (then go on; returns True)."""
+        await self.writer.write((RUN_STATUS, {"k_run": run.id, "v_status": "waiting"}))
+        self.events.publish(
+            "run_waiting", {"run_id": run.id, "node_ids": sorted(run.waiting)}, source="engine"
+        )
+        while True:
+            # A decision made here while this check runs sets ``wake`` (this run is still
+            # active, so ``wake()`` leaves it to us); one made later finds the run waiting
+            # and claims it itself.
+            run.wake.clear()
+            if await self._take_decisions(run):
+                return await self._claim(run.id)
+            if not run.wake.is_set():
+                return False
+
+    async def _finish(self, run: RunState, failure: str | None) -> None:
+        graph = run.graph
+        changes = []
+        for node_id, state in run.states.items():
+            if state.status in ("pending", "running", "waiting"):
+                state.status = "cancelled" if (failure or run.cancelled) else "skipped"
+                changes.append(self._finished_change(run.id, node_id, state))
+        if changes:
+            await self.writer.write(*changes)
+        status = "cancelled" if run.cancelled else "failed" if failure else "succeeded"
+        results = {
+            graph.nodes[n].name: storable(run.states[n].output)[0]
+            for n in graph.leaves[None]
+            if run.states[n].status == "succeeded"
+        }
+        await self.writer.write(
+            (
+                RUN_FINISHED,
+                {
+                    "k_run": run.id,
+                    "v_status": status,
+                    "v_progress": 1.0 if status == "succeeded" else run.finished / run.total,
+                    "v_now": self.clock(),
+                    "v_result": results,
+                    "v_error": "cancelled" if run.cancelled else failure,
+                },
+            )
+        )
+        if self.metrics is not None:
+            self.metrics.increment("auterity_runs_total", labels={"status": status})
+        self.events.publish("run_finished", {"run_id": run.id, "status": status})
+        if run.parent_run_id is not None and run.parent_node_id is not None:
+            await flow_control.release_parent(self, run.parent_run_id, run.parent_node_id)
+
+    def _is_start(self, node: WorkflowNode) -> bool:
+        node_type = self.registry.get(node.type)
+        return bool(node_type and node_type.trigger and not node.disabled)
+
+    async def _walk(
+        self,
+        run: RunState,
+        scope: str | None,
+        states: MutableMapping[str, NodeState],
+        item: int | None = None,
+    ) -> str | None:
+        """Run the nodes of one scope (the main graph, or one item of a loop body) until
+        none can move; returns why the run failed, if it did."""
+        graph = run.graph
+        members = graph.scopes[scope]
+        in_scope = set(members)
+        start = run.start if scope is None else set()
+        candidates: deque[str] = deque(members)
+        running: dict[str, asyncio.Task[dict[str, Any]]] = {}
+        failure: str | None = None
+        last_progress = last_poll = time.monotonic()
 
         def settled(node_id: str) -> None:
-            nonlocal finished
-            if node_id in reachable:
-                finished += 1
-            candidates.extend(outgoing[node_id])
+            if scope is None:
+                run.finished += 1
+            candidates.extend(graph.outgoing[node_id])
 
         try:
             while True:
                 while candidates:
                     node_id = candidates.popleft()
-                    state = run.states[node_id]
-                    if state.status != "pending" or node_id in run.running:
+                    state = states[node_id]
+                    if node_id not in in_scope or state.status != "pending":
                         continue
                     decision, value = self._readiness(
-                        nodes[node_id], incoming[node_id], run, node_id in start
+                        graph.nodes[node_id], graph.incoming[node_id], states, run, node_id in start
                     )
                     if decision == "wait":
                         continue
                     if decision == "skip":
                         state.status = "skipped"
-                        await self._save_node(run.id, node_id, state)
+                        await self._save_finished(run, node_id, state, item)
                         settled(node_id)
                         continue
-                    run.running[node_id] = asyncio.create_task(
-                        self._execute(run, nodes[node_id], value)
+                    task = asyncio.create_task(
+                        self._execute(run, graph.nodes[node_id], value, states, item)
                     )
+                    running[node_id] = task
+                    run.tasks.add(task)
+                    task.add_done_callback(run.tasks.discard)
                     state.status = "running"
-                if not run.running:
+                if not running:
                     break
+                waiter = self._wake_waiter(run, scope)
                 done, _ = await asyncio.wait(
-                    run.running.values(), return_when=asyncio.FIRST_COMPLETED
+                    [*running.values(), *waiter],
+                    timeout=POLL_INTERVAL,
+                    return_when=asyncio.FIRST_COMPLETED,
                 )
-                for node_id, task in list(run.running.items()):
+                for pending in waiter:
+                    pending.cancel()
+                for node_id, task in list(running.items()):
                     if task not in done:
                         continue
-                    del run.running[node_id]
-                    state = run.states[node_id]
-                    node = nodes[node_id]
+                    del running[node_id]
+                    state = states[node_id]
+                    node = graph.nodes[node_id]
+                    error = None if task.cancelled() else task.exception()
                     if task.cancelled():
                         state.status, state.error = "cancelled", "cancelled"
-                    elif (exc := task.exception()) is not None:
+                    elif isinstance(error, Parked):
+                        state.status, state.checkpoint = "waiting", error.checkpoint
+                        run.waiting.add(node_id)
+                        await self.writer.write(
+                            (
+                                NODE_PARKED,
+                                {**node_key(run.id, node_id), "v_checkpoint": error.checkpoint},
+                            )
+                        )
+                        self.events.publish(
+                            "node_waiting",
+                            {"run_id": run.id, "node_id": node_id, **error.checkpoint},
+                        )
+                        continue
+                    elif error is not None:
                         state.error = (
-                            f"{type(exc).__name__}: {exc}"
-                            if not isinstance(exc, ServiceError)
-                            else exc.message
+                            error.message
+                            if isinstance(error, ServiceError)
+                            else f"{type(error).__name__}: {error}"
                         )
                         if node.on_error == "route":
-                            state.status, state.output = (
-                                "succeeded",
-                                {ERROR_PORT: {"error": state.error, "input": None}},
-                            )
+                            state.status = "succeeded"
+                            state.output = {ERROR_PORT: {"error": state.error, "input": None}}
                         elif node.on_error == "continue":
                             state.status, state.output = (
                                 "succeeded",
@@ -454,73 +858,87 @@ class WorkflowEngine(BaseService):
                             failure = failure or f"{node.name}: {state.error}"
                     else:
                         state.status, state.output = "succeeded", task.result()
-                    await self._save_node(run.id, node_id, state)
+                    await self._save_finished(run, node_id, state, item)
                     settled(node_id)
                     self.events.publish(
                         "node_finished",
                         {"run_id": run.id, "node_id": node_id, "status": state.status},
                     )
-                now = time.monotonic()
-                if now - last_progress >= PROGRESS_INTERVAL:  # the GUI polls; no need per node
-                    last_progress = now
-                    await self._set_run(run.id, progress=finished / total)
+                if scope is None:
+                    now = time.monotonic()
+                    if now - last_progress >= PROGRESS_INTERVAL:  # the GUI polls; not per node
+                        last_progress = now
+                        await self.writer.write(
+                            (
+                                RUN_PROGRESS,
+                                {"k_run": run.id, "v_progress": run.finished / run.total},
+                            )
+                        )
+                    if now - last_poll >= POLL_INTERVAL or run.wake.is_set():
+                        last_poll = now  # decisions or cancel requests made elsewhere
+                        run.wake.clear()
+                        if await self._cancel_requested(run.id):
+                            run.cancelled = True
+                        for node_id in await self._take_decisions(run):
+                            candidates.append(node_id)
                 if failure or run.cancelled:
-                    for task in run.running.values():
+                    for task in running.values():
                         task.cancel()
-                    if run.running:
-                        await asyncio.gather(*run.running.values(), return_exceptions=True)
-                    for node_id in list(run.running):
-                        run.states[node_id].status = "cancelled"
-                        await self._save_node(run.id, node_id, run.states[node_id])
-                    run.running.clear()
+                    if running:
+                        await asyncio.gather(*running.values(), return_exceptions=True)
+                    for node_id in running:
+                        states[node_id].status = "cancelled"
+                        await self._save_finished(run, node_id, states[node_id], item)
+                    running.clear()
                     break
         except asyncio.CancelledError:
-            # shutting down: leave the run resumable
-            for task in run.running.values():
+            for task in running.values():
                 task.cancel()
-            await self._set_run(run.id, status="interrupted")
+            await asyncio.gather(*running.values(), return_exceptions=True)
             raise
-        for node_id, state in run.states.items():
-            if state.status in ("pending", "running"):
-                state.status = "cancelled" if (failure or run.cancelled) else "skipped"
-                await self._save_node(run.id, node_id, state)
-        status = "cancelled" if run.cancelled else "failed" if failure else "succeeded"
-        results = {
-            nodes[n].name: _storable(s.output)[0]
-            for n, s in run.states.items()
-            if s.status == "succeeded" and not any(e.source == n for e in doc.edges)
-        }
-        await self._set_run(
-            run.id,
-            status=status,
-            progress=1.0 if status == "succeeded" else None,
-            finished_at=self.clock(),
-            result=results,
-            error=failure,
-        )
-        if self.metrics is not None:
-            self.metrics.increment("auterity_runs_total", labels={"status": status})
-        self.events.publish("run_finished", {"run_id": run.id, "status": status})
-
-    def _is_start(self, node: WorkflowNode) -> bool:
-        node_type = self.registry.get(node.type)
-        return bool(node_type and node_type.trigger and not node.disabled)
+        return failure
 
     @staticmethod
-    def _reachable(start: list[str], doc: WorkflowDocument) -> set[str]:
-        outgoing: dict[str, list[str]] = {}
-        for edge in doc.edges:
-            outgoing.setdefault(edge.source, []).append(edge.target)
-        seen, stack = set(start), list(start)
-        while stack:
-            for target in outgoing.get(stack.pop(), []):
-                if target not in seen:
-                    seen.add(target)
-                    stack.append(target)
-        return seen
+    def _wake_waiter(run: RunState, scope: str | None) -> list[asyncio.Task[Any]]:
+        """While nodes are parked, a decision made in this process ends the wait at once."""
+        if scope is not None or not run.waiting or run.wake.is_set():
+            return []
+        return [asyncio.ensure_future(run.wake.wait())]
+
+    async def _cancel_requested(self, run_id: str) -> bool:
+        async with self.database.engine.connect() as conn:
+            flag = (
+                await conn.execute(select(RunRow.cancel_requested).where(RunRow.id == run_id))
+            ).scalar()
+        return bool(flag)
+
+    async def _take_decisions(self, run: RunState) -> list[str]:
+        """Parked nodes whose wait is over (their row was set back to pending)."""
+        if not run.waiting:
+            return []
+        async with self.database.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(NodeRunRow.node_id, NodeRunRow.checkpoint).where(
+                        NodeRunRow.run_id == run.id,
+                        NodeRunRow.node_id.in_(sorted(run.waiting)),
+                        NodeRunRow.status == "pending",
+                    )
+                )
+            ).all()
+        for node_id, checkpoint in rows:
+            run.waiting.discard(node_id)
+            state = run.states[node_id]
+            state.status, state.checkpoint = "pending", checkpoint
+        return [node_id for node_id, _ in rows]
 
     def _readiness(
-        self, node: WorkflowNode, edges: list[Any], run: _Run, is_start: bool
+        self,
+        node: WorkflowNode,
+        edges: list[WorkflowEdge],
+        states: Mapping[str, NodeState],
+        run: RunState,
+        is_start: bool,
     ) -> tuple[str, Any]:
         if is_start:
             return "run", run.params
@@ -529,7 +947,7 @@ class WorkflowEngine(BaseService):
         delivered = []
         resolved = True
         for edge in edges:
-            source = run.states[edge.source]
+            source = states[edge.source]
             if source.status not in TERMINAL:
                 resolved = False
                 continue
@@ -552,39 +970,52 @@ class WorkflowEngine(BaseService):
         as_list = multiple and (node.type == "merge" or len(delivered) > 1)
         return "run", (delivered if as_list else delivered[0])
 
-    async def _execute(self, run: _Run, node: WorkflowNode, value: Any) -> dict[str, Any]:
+    async def _execute(
+        self,
+        run: RunState,
+        node: WorkflowNode,
+        value: Any,
+        states: MutableMapping[str, NodeState],
+        item: int | None,
+    ) -> dict[str, Any]:
+        control = flow_control.CONTROL.get(node.type)
         executor = EXECUTORS.get(node.type)
-        if executor is None:
+        if executor is None and control is None:
             raise ServiceError(
                 ErrorCode.WORKFLOW_ERROR,
-                f"Node type {node.type} cannot run in this build yet",
+                f"Node type {node.type} cannot run in this build",
                 {"node_id": node.id},
             )
         assert self._slots is not None
-        state = run.states[node.id]
+        state = states[node.id]
         context = {
             "$input": value,
             "$params": run.params,
             "$run": {"id": run.id},
-            "$node": _NodeOutputs(run),
+            "$node": _NodeOutputs(run, states),
         }
+        if item is not None:
+            context["$item"] = {"index": item}
         policy = node.retry
         for attempt in range(1, policy.attempts + 1):
             state.attempt = attempt
-            await self._save_node(run.id, node.id, state, started=True, input_value=value)
+            await self._save_started(run.id, node.id, state, value, item)
             self.events.publish(
                 "node_started", {"run_id": run.id, "node_id": node.id, "attempt": attempt}
             )
             try:
                 params = render(node.params, context)
+                if control is not None:  # loops and waits hold no worker slot
+                    limit = None if node.type == "approval" else node.timeout
+                    async with asyncio.timeout(limit):
+                        return await control(self, run, node, params, value, states, item)
                 ctx = NodeContext(
                     run.id, node.id, node.name, params, value, run.params, http=self._http
                 )
                 async with self._slots:
                     async with asyncio.timeout(node.timeout):
-                        output = await executor(ctx)
-                return output
-            except ExpressionError:
+                        return await executor(ctx)  # type: ignore[misc]
+            except (ExpressionError, Parked):
                 raise  # a bad expression will not get better by retrying
             except TimeoutError:
                 error: Exception = ServiceError(
@@ -602,46 +1033,44 @@ class WorkflowEngine(BaseService):
         raise AssertionError("unreachable")
 
     # -- persistence --------------------------------------------------------------------
-    async def _save_node(
-        self,
-        run_id: str,
-        node_id: str,
-        state: NodeState,
-        *,
-        started: bool = False,
-        input_value: Any = None,
+    async def _save_started(
+        self, run_id: str, node_id: str, state: NodeState, value: Any, item: int | None
     ) -> None:
-        """Write one node transition; returns once it is committed (group commit)."""
-        now = self.clock()
-        key = (NodeRunRow.run_id == run_id) & (NodeRunRow.node_id == node_id)
-        if started:
-            stored, truncated = _storable(input_value)
-            values: dict[str, Any] = {
-                "status": "running",
-                "attempt": state.attempt,
-                "input": stored,
-                "truncated": truncated,
-                "started_at": func.coalesce(NodeRunRow.started_at, now),
-            }
-        else:
-            values = {
-                "status": state.status,
-                "attempt": state.attempt,
-                "finished_at": now,
-                "error": state.error if state.status in ("failed", "cancelled") else None,
-            }
-            if state.output is not None:
-                values["output"], truncated = _storable(state.output)
-                if truncated:
-                    values["truncated"] = True
-        await self.writer.write(update(NodeRunRow).where(key).values(**values))
+        if item is not None:
+            return  # loop items are kept in memory; the loop's own row is durable
+        stored, truncated = storable(value)
+        await self.writer.write(
+            (
+                NODE_STARTED,
+                {
+                    **node_key(run_id, node_id),
+                    "v_attempt": state.attempt,
+                    "v_input": stored,
+                    "v_truncated": truncated,
+                    "v_now": self.clock(),
+                },
+            )
+        )
 
-    async def _set_run(self, run_id: str, **values: Any) -> None:
-        changes = {k: v for k, v in values.items() if v is not None or k == "error"}
-        await self.writer.write(update(RunRow).where(RunRow.id == run_id).values(**changes))
+    async def _save_finished(
+        self, run: RunState, node_id: str, state: NodeState, item: int | None
+    ) -> None:
+        if item is not None:
+            flow_control.note_item(run, node_id, state, item)
+            return
+        await self.writer.write(self._finished_change(run.id, node_id, state))
 
-
-def _main(output: dict[str, Any] | None) -> Any:
-    if not output:
-        return None
-    return output.get("main", next(iter(output.values())))
+    def _finished_change(self, run_id: str, node_id: str, state: NodeState) -> Any:
+        output, truncated = (None, False) if state.output is None else storable(state.output)
+        return (
+            NODE_FINISHED,
+            {
+                **node_key(run_id, node_id),
+                "v_status": state.status,
+                "v_attempt": state.attempt,
+                "v_now": self.clock(),
+                "v_error": state.error if state.status in ("failed", "cancelled") else None,
+                "v_output": output,
+                "v_truncated": truncated,
+            },
+        )

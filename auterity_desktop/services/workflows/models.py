@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from auterity_desktop.core.orm import Base
@@ -56,6 +56,12 @@ class RunRow(Base):
     created_at: Mapped[float] = mapped_column(Float, index=True)
     started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # A sub-workflow's run points at the run and node that started it.
+    parent_run_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    parent_node_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    depth: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set by another process (CLI, another console) to ask the process running it to stop.
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class NodeRunRow(Base):
@@ -71,6 +77,9 @@ class NodeRunRow(Base):
     output: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # port -> value
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What a long-lived node must not lose in a crash: a for-each's finished items, a
+    # sub-workflow's child run, an approval's request and decision.
+    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 

@@ -1,30 +1,39 @@
 """Group commit for run and node state.
 
 Every node transition must be durable before anything depends on it, but one transaction
-per transition caps throughput at the database's commit rate. Writers hand their change to
-this queue and await it; everything queued while a commit is in progress goes into the next
-single transaction. Each caller still returns only after its own change is committed.
+per transition caps throughput at the database's commit rate, and one driver round trip per
+statement caps it again. Writers hand their change to this queue as a prepared statement
+plus its parameters and await it; everything queued while a commit is in progress goes into
+the next single transaction, where the changes of one statement are sent together
+(``executemany``). Each caller still returns only after its own change is committed.
+
+Grouping reorders changes across statements, which is safe because one batch never holds
+two changes to the same row: every writer awaits its own change before making the next, and
+the statements of one ``write`` call run in the order given.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from sqlalchemy.sql import Executable
 
 from auterity_desktop.core.db import Database
 
+Change = tuple[Executable, dict[str, Any]]
+
 
 class StateWriter:
     def __init__(self, database: Database) -> None:
         self.database = database
-        self._pending: list[tuple[list[Executable], asyncio.Future[None]]] = []
+        self._pending: list[tuple[tuple[Change, ...], asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self.commits = 0
 
-    async def write(self, *statements: Executable) -> None:
+    async def write(self, *changes: Change) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((list(statements), future))
+        self._pending.append((changes, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_all())
         await future
@@ -32,11 +41,14 @@ class StateWriter:
     async def _flush_all(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
+            groups: dict[Executable, list[dict[str, Any]]] = {}
+            for changes, _ in batch:
+                for statement, params in changes:
+                    groups.setdefault(statement, []).append(params)
             try:
                 async with self.database.begin() as conn:
-                    for statements, _ in batch:
-                        for statement in statements:
-                            await conn.execute(statement)
+                    for statement, rows in groups.items():
+                        await conn.execute(statement, rows if len(rows) > 1 else rows[0])
             except BaseException as exc:  # every waiter of this batch learns of the failure
                 for _, future in batch:
                     if not future.done():

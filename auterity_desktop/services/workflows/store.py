@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,9 @@ from auterity_desktop.services.workflows.document import (
     parse_document,
 )
 from auterity_desktop.services.workflows.models import WorkflowRow, WorkflowVersionRow
+
+VERSION_CACHE_SIZE = 256  # parsed workflow versions kept in memory
+CURRENT_VERSION_TTL = 1.0  # seconds a known current version is trusted
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class WorkflowStore(BaseService):
         self.authz = authz
         self.events = events
         self.clock = clock
+        self._versions: OrderedDict[tuple[str, int], SavedWorkflow] = OrderedDict()
+        self._current: dict[str, tuple[int, float]] = {}  # id → (version, when learnt)
 
     def _publish(self, name: str, payload: dict[str, Any]) -> None:
         if self.events is not None:
@@ -108,6 +114,7 @@ class WorkflowStore(BaseService):
             "success",
             {"name": doc.name, "nodes": len(doc.nodes)},
         )
+        self._current[workflow_id] = (1, time.monotonic())
         self._publish("workflow_saved", {"workflow_id": workflow_id, "version": 1})
         return SavedWorkflow(workflow_id, 1, doc, now, actor.username)
 
@@ -137,6 +144,7 @@ class WorkflowStore(BaseService):
             "success",
             {"version": version, "nodes": len(doc.nodes)},
         )
+        self._current[workflow_id] = (version, time.monotonic())
         self._publish("workflow_saved", {"workflow_id": workflow_id, "version": version})
         return SavedWorkflow(workflow_id, version, doc, now, actor.username)
 
@@ -157,20 +165,60 @@ class WorkflowStore(BaseService):
         return await self.load(workflow_id, version)
 
     async def load(self, workflow_id: str, version: int | None = None) -> SavedWorkflow:
-        """Unguarded read for the engine (the run itself was authorised)."""
-        async with self.database.session() as db:
-            row = await self._row(db, workflow_id)
-            wanted = version if version is not None else row.current_version
-            saved = await db.get(WorkflowVersionRow, (workflow_id, wanted))
-            if saved is None:
+        """Unguarded read for the engine (the run itself was authorised).
+
+        Versions never change, so parsed ones are cached. Which version is current is
+        remembered for a second: saves in this process update it at once, a save in another
+        console is seen within that second, and starting a run needs no database read."""
+        now = time.monotonic()
+        current = self._current.get(workflow_id)
+        if version is None and current is not None and now - current[1] < CURRENT_VERSION_TTL:
+            version = current[0]
+        if version is not None and (cached := self._versions.get((workflow_id, version))):
+            self._versions.move_to_end((workflow_id, version))
+            return cached
+        async with self.database.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(WorkflowRow.current_version, WorkflowRow.deleted).where(
+                        WorkflowRow.id == workflow_id
+                    )
+                )
+            ).first()
+            if row is None or row.deleted:
                 raise ServiceError(
                     ErrorCode.NOT_FOUND,
-                    f"Workflow {workflow_id!r} has no version {wanted}",
-                    {"workflow_id": workflow_id, "version": wanted},
+                    f"There is no workflow {workflow_id!r}",
+                    {"workflow_id": workflow_id},
                 )
-            return SavedWorkflow(
-                workflow_id, wanted, parse_document(saved.document), saved.saved_at, saved.saved_by
+            wanted = version if version is not None else row.current_version
+            if version is None:
+                self._current[workflow_id] = (wanted, now)
+            cached = self._versions.get((workflow_id, wanted))
+            if cached is not None:
+                self._versions.move_to_end((workflow_id, wanted))
+                return cached
+            saved = (
+                await conn.execute(
+                    select(WorkflowVersionRow).where(
+                        WorkflowVersionRow.workflow_id == workflow_id,
+                        WorkflowVersionRow.version == wanted,
+                    )
+                )
+            ).first()
+        if saved is None:
+            raise ServiceError(
+                ErrorCode.NOT_FOUND,
+                f"Workflow {workflow_id!r} has no version {wanted}",
+                {"workflow_id": workflow_id, "version": wanted},
             )
+        result = SavedWorkflow(
+            workflow_id, wanted, parse_document(saved.document), saved.saved_at, saved.saved_by
+        )
+        self._versions[(workflow_id, wanted)] = result
+        if len(self._versions) > VERSION_CACHE_SIZE:
+            self._versions.popitem(last=False)
+        return result
 
     @guarded("workflows", "read")
     async def list_workflows(
@@ -221,6 +269,9 @@ class WorkflowStore(BaseService):
             "success",
             {"name": name},
         )
+        self._current.pop(workflow_id, None)
+        for key in [k for k in self._versions if k[0] == workflow_id]:
+            del self._versions[key]
         self._publish("workflow_deleted", {"workflow_id": workflow_id})
 
     @guarded("workflows", "write")

@@ -16,6 +16,7 @@ from typing import Any
 from auterity_desktop.core.errors import ErrorCode, ServiceError
 from auterity_desktop.services.workflows.document import WorkflowDocument
 from auterity_desktop.services.workflows.expressions import check_syntax, is_template
+from auterity_desktop.services.workflows.graph import LOOP_BODY_PORT, loop_bodies
 from auterity_desktop.services.workflows.registry import (
     NodeRegistry,
     NodeType,
@@ -283,12 +284,45 @@ def validate(document: WorkflowDocument, registry: NodeRegistry) -> list[Problem
                 Problem("CYCLE", "is part of a cycle: " + " → ".join(component), node_id)
             )
 
+    problems.extend(_loop_problems(document, nodes))
     if document.nodes and not any(t.trigger for t in types.values()):
         problems.append(
             Problem("NO_TRIGGER", "the workflow has no trigger node, so it can never start")
         )
     if not document.nodes:
         problems.append(Problem("NO_TRIGGER", "the workflow is empty"))
+    return problems
+
+
+def _loop_problems(document: WorkflowDocument, nodes: dict[str, Any]) -> list[Problem]:
+    """A loop body is entered only through its for-each's ``each`` port, and cannot pause
+    for a human (a paused item would hold the whole loop)."""
+    problems = []
+    for loop_id, body in loop_bodies(document).items():
+        for edge in document.edges:
+            if edge.target not in body or edge.source in body:
+                continue
+            if edge.source == loop_id and edge.source_port == LOOP_BODY_PORT:
+                continue
+            problems.append(
+                Problem(
+                    "LOOP_ENTRY",
+                    f"{nodes[edge.target].name} runs inside the loop "
+                    f"{nodes[loop_id].name!r}, so it can only be fed from inside it",
+                    edge.target,
+                    edge.id,
+                )
+            )
+        for node_id in sorted(body):
+            if nodes[node_id].type == "approval":
+                problems.append(
+                    Problem(
+                        "APPROVAL_IN_LOOP",
+                        f"an approval cannot wait inside the loop {nodes[loop_id].name!r}; "
+                        "put it before or after the loop",
+                        node_id,
+                    )
+                )
     return problems
 
 

@@ -326,9 +326,9 @@ async def test_resume_after_interruption_does_not_rerun_finished_nodes(
         from auterity_desktop.services.workflows.models import RunRow
 
         (await db.get(RunRow, run_id)).status = "running"
-    fresh = WorkflowEngine(
+    fresh = WorkflowEngine(  # a new process: its own store, nothing cached
         stack.database,
-        engine.store,
+        WorkflowStore(stack.database, stack.audit, stack.security.authz),
         engine.registry,
         stack.audit,
         stack.security.authz,

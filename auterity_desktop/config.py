@@ -176,6 +176,12 @@ class Settings(BaseSettings):
         ge=10,
         le=86_400,
     )
+    resume_interrupted: bool = _setting(
+        True,
+        "AUTERITY_RESUME_INTERRUPTED",
+        "true or false",
+        "At start-up, resume runs a crash cut off (false: list them as interrupted).",
+    )
     database_url: str | None = _setting(
         None,
         "AUTERITY_DATABASE_URL",

@@ -49,7 +49,11 @@ class Platform:
         sources: Mapping[str, str] | None = None,
         *,
         configure_logs: bool = True,
+        background: bool = True,
     ) -> None:
+        """``background=False`` (one-shot CLI commands) fires no schedules, resumes no
+        interrupted runs and sweeps no approval deadlines: a short-lived process must not
+        take over work that the console or a worker is there to do."""
         self.settings = settings
         self.sources = dict(sources or {})
         self.version = __version__
@@ -88,8 +92,10 @@ class Platform:
             self.events,
             self.metrics,
             workers=settings.workflow_engine_workers,
+            resume_interrupted=settings.resume_interrupted and background,
+            approval_check_interval=60.0 if background else 0,
         )
-        self.scheduler = Scheduler(self.database, self.workflows, self.engine)
+        self.scheduler = Scheduler(self.database, self.workflows, self.engine, autostart=background)
         self.started_at: float | None = None
         self._register_services()
 

@@ -1,4 +1,5 @@
-"""``auterity workflow validate|import|export|run`` and ``auterity run list|status|resume``.
+"""``auterity workflow validate|import|export|run`` and
+``auterity run list|status|resume|cancel|approve``.
 
 The command line acts as ``cli:<os user>`` with full rights (whoever can run it can open the
 database anyway); every action is audited under that name.
@@ -58,6 +59,18 @@ def register(commands: Any) -> None:
     resume.add_argument("run_id")
     resume.add_argument("--watch", action="store_true")
     resume.set_defaults(handler=run_resume)
+    cancel = run_actions.add_parser("cancel", help="stop a run, here or in the process running it")
+    cancel.add_argument("run_id")
+    cancel.set_defaults(handler=run_cancel)
+    approve = run_actions.add_parser(
+        "approve", help="decide a run's pending approval and continue the run"
+    )
+    approve.add_argument("run_id")
+    approve.add_argument("--node", help="the approval node, when the run waits at several")
+    approve.add_argument("--reject", action="store_true", help="reject instead of approving")
+    approve.add_argument("--comment", default="", help="why (kept in the run and audit trail)")
+    approve.add_argument("--watch", action="store_true")
+    approve.set_defaults(handler=run_approve)
 
 
 def _actor() -> Any:
@@ -85,7 +98,7 @@ def _params(pairs: list[str]) -> dict[str, Any]:
 async def _with_platform(work: Any) -> Any:
     from auterity_desktop.platform import Platform
 
-    async with Platform.from_environment() as platform:
+    async with Platform.from_environment(background=False) as platform:
         return await work(platform)
 
 
@@ -143,12 +156,24 @@ async def _follow(platform: Any, run_id: str, watch: bool) -> dict[str, Any]:
                 print(f"  {names.get(node, node)}: {event.payload['status']}", flush=True)
 
         platform.events.subscribe("node_finished", show)
-    status: dict[str, Any] = await platform.engine.wait(run_id)
+    await platform.engine.wait(run_id)
+    await platform.engine.drain()  # a finished sub-workflow may have woken its parent here
+    status: dict[str, Any] = await platform.engine.run_status(run_id)
     return status
+
+
+WAITING_EXIT = 3  # the run is parked on an approval: not a failure, not done either
 
 
 def _report(status: dict[str, Any]) -> int:
     print(f"run {status['run_id']}: {status['status']} ({status['progress']:.0%})")
+    if status["status"] == "waiting":
+        for node, info in status["nodes"].items():
+            request = (info.get("checkpoint") or {}).get("request")
+            if info["status"] == "waiting" and request:
+                print(f"  {node} waits for approval: {request['message']}")
+        print(f"decide with: auterity run approve {status['run_id']} [--reject]")
+        return WAITING_EXIT
     if status.get("error"):
         print(f"error: {status['error']}")
     print(json.dumps(status.get("results") or {}, indent=2, ensure_ascii=False, default=str))
@@ -191,12 +216,43 @@ def run_status(args: argparse.Namespace) -> int:
             f"  {node}: {info['status']} (attempt {info['attempt']})"
             + (f" — {info['error']}" if info["error"] else "")
         )
-    return _report(status) if status["status"] in TERMINAL else 0
+    if status["status"] in (*TERMINAL, "waiting"):
+        return _report(status)
+    print(f"run {status['run_id']}: {status['status']} ({status['progress']:.0%})")
+    return 0
 
 
 def run_resume(args: argparse.Namespace) -> int:
     async def work(platform: Any) -> dict[str, Any]:
         await platform.engine.resume(_actor(), args.run_id)
+        return await _follow(platform, args.run_id, args.watch)
+
+    return _report(asyncio.run(_with_platform(work)))
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    async def work(platform: Any) -> dict[str, Any]:
+        outcome = await platform.engine.cancel(_actor(), args.run_id)
+        if outcome == "cancel_requested":
+            print("another process is running it; asked it to stop", flush=True)
+            for _ in range(100):  # it looks for requests about once a second
+                status: dict[str, Any] = await platform.engine.run_status(args.run_id)
+                if status["status"] in TERMINAL:
+                    return status
+                await asyncio.sleep(0.1)
+        return await platform.engine.run_status(args.run_id)
+
+    status = asyncio.run(_with_platform(work))
+    print(f"run {status['run_id']}: {status['status']}")
+    return 0 if status["status"] == "cancelled" else 1
+
+
+def run_approve(args: argparse.Namespace) -> int:
+    async def work(platform: Any) -> dict[str, Any]:
+        await platform.engine.approve(
+            _actor(), args.run_id, args.node, approved=not args.reject, comment=args.comment
+        )
+        print("rejected" if args.reject else "approved", flush=True)
         return await _follow(platform, args.run_id, args.watch)
 
     return _report(asyncio.run(_with_platform(work)))

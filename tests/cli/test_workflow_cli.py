@@ -146,3 +146,63 @@ def test_sigkill_mid_run_then_resume_runs_no_finished_node_twice(
     db.close()
     assert after == (before[0], before[1], 1)
     assert end[0] == "succeeded"
+
+
+def test_approve_and_cancel_from_another_process(data_dir: Path, tmp_path: Path) -> None:
+    ask = tmp_path / "discount.json"
+    ask.write_text(
+        json.dumps(
+            {
+                "name": "discount",
+                "nodes": [
+                    {"id": "t", "name": "t", "type": "manual_trigger"},
+                    {
+                        "id": "ask",
+                        "name": "ask",
+                        "type": "approval",
+                        "params": {"message": "Give 12% off?"},
+                    },
+                    {"id": "yes", "name": "yes", "type": "log"},
+                ],
+                "edges": [{"id": "e1", "source": "t", "target": "ask"},
+                          {"id": "e2", "source": "ask", "source_port": "approved",
+                           "target": "yes"}],
+            }
+        )
+    )  # fmt: skip
+    parked = cli("workflow", "run", str(ask), "--param", "deal=7")
+    assert parked.returncode == 3, parked.stdout + parked.stderr
+    assert "ask waits for approval: Give 12% off?" in parked.stdout
+    run_id = parked.stdout.split()[1]
+    assert "waiting" in cli("run", "list", "--status", "waiting").stdout
+    approved = cli("run", "approve", run_id, "--comment", "regular customer", "--watch")
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    assert f"run {run_id}: succeeded" in approved.stdout
+    assert '"regular customer"' in approved.stdout
+    assert cli("run", "approve", run_id).returncode != 0  # nothing left to decide
+
+    slow = write(
+        tmp_path / "slow.json",
+        [{"id": "t", "type": "manual_trigger"}, {"id": "wait", "type": "delay",
+          "params": {"seconds": 60}}],
+        [("t", "wait")],
+    )  # fmt: skip
+    child = subprocess.Popen(
+        [sys.executable, "-m", "auterity_desktop", "workflow", "run", str(slow)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ),
+    )
+    assert child.stdout is not None
+    first = child.stdout.readline()
+    assert "started" in first, first
+    busy_id = first.split()[1]
+    cancelled = cli("run", "cancel", busy_id)  # a second process: must not steal the run
+    assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
+    assert "asked it to stop" in cancelled.stdout
+    assert f"run {busy_id}: cancelled" in cancelled.stdout
+    out, _ = child.communicate(timeout=30)
+    assert child.returncode == 1
+    assert f"run {busy_id}: cancelled" in out

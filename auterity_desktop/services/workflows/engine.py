@@ -42,6 +42,7 @@ from auterity_desktop.services.workflows.executors import EXECUTORS, NodeContext
 from auterity_desktop.services.workflows.expressions import ExpressionError, render
 from auterity_desktop.services.workflows.graph import RunGraph
 from auterity_desktop.services.workflows.models import NodeRunRow, RunRow
+from auterity_desktop.services.workflows.ownership import HEARTBEAT_INTERVAL, make_owner, orphaned
 from auterity_desktop.services.workflows.registry import ERROR_PORT, NodeRegistry
 from auterity_desktop.services.workflows.run_state import (
     ITEM_SEPARATOR,
@@ -138,7 +139,8 @@ class WorkflowEngine(BaseService):
         self._http: Any = None
         self.writer = StateWriter(database)
         self._graphs: dict[tuple[str, int], RunGraph] = {}
-        self._sweeper: asyncio.Task[None] | None = None
+        self._maintenance: list[asyncio.Task[None]] = []
+        self.owner = make_owner()
         self.interrupted: list[str] = []  # runs found cut off by a crash at start-up
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -147,21 +149,33 @@ class WorkflowEngine(BaseService):
 
         self._slots = asyncio.Semaphore(self.workers)
         self._http = httpx.AsyncClient(follow_redirects=True)
-        # A run still marked running was cut off by a crash: never forget it.
+        self.interrupted = await self.recover_orphans()
+        self._maintenance = [asyncio.create_task(self._heartbeat())]
+        if self.approval_check_interval > 0:
+            self._maintenance.append(asyncio.create_task(self._sweep()))
+
+    async def recover_orphans(self) -> list[str]:
+        """Runs whose process died (crash, power cut) are marked interrupted, then resumed
+        or announced; none is silently forgotten. Runs of live processes are left alone."""
+        now = time.time()
         async with self.database.begin() as conn:
-            cut_off = list(
-                (
-                    await conn.execute(
-                        select(RunRow.id).where(RunRow.status.in_(("pending", "running")))
+            rows = (
+                await conn.execute(
+                    select(RunRow.id, RunRow.owner, RunRow.heartbeat).where(
+                        RunRow.status.in_(("pending", "running"))
                     )
-                ).scalars()
-            )
+                )
+            ).all()
+            cut_off = [r.id for r in rows if orphaned(r.owner, r.heartbeat, now, self.owner)]
             if cut_off:
                 await conn.execute(
-                    update(RunRow).where(RunRow.id.in_(cut_off)).values(status="interrupted")
+                    update(RunRow)
+                    .where(RunRow.id.in_(cut_off), RunRow.status.in_(("pending", "running")))
+                    .values(status="interrupted")
                 )
-        self.interrupted = cut_off
-        if cut_off and self.resume_interrupted:
+        if not cut_off:
+            return []
+        if self.resume_interrupted:
             logger.warning("resuming runs a crash interrupted", extra={"runs": cut_off})
             for run_id in cut_off:
                 try:
@@ -174,25 +188,36 @@ class WorkflowEngine(BaseService):
             await self.audit.record(
                 "system", "run.resumed", "runs", "success", {"run_ids": cut_off[:100]}
             )
-        elif cut_off:
+        else:
             logger.warning(
                 "runs were interrupted by a crash; resume them with `auterity run resume RUN_ID`",
                 extra={"runs": cut_off},
             )
-        if cut_off:
-            self.events.publish(
-                "runs_interrupted",
-                {"run_ids": cut_off, "resumed": self.resume_interrupted},
-                source="engine",
-            )
-        if self.approval_check_interval > 0:
-            self._sweeper = asyncio.create_task(self._sweep_approvals())
+        self.events.publish(
+            "runs_interrupted",
+            {"run_ids": cut_off, "resumed": self.resume_interrupted},
+            source="engine",
+        )
+        return cut_off
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_INTERVAL)
+            try:
+                async with self.database.begin() as conn:
+                    await conn.execute(
+                        update(RunRow)
+                        .where(RunRow.owner == self.owner, RunRow.status == "running")
+                        .values(heartbeat=time.time())
+                    )
+            except Exception:  # the database may be briefly away; the next beat retries
+                logger.exception("run heartbeat failed")
 
     async def cleanup(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            await asyncio.gather(self._sweeper, return_exceptions=True)
-            self._sweeper = None
+        for task in self._maintenance:
+            task.cancel()
+        await asyncio.gather(*self._maintenance, return_exceptions=True)
+        self._maintenance = []
         for run in list(self._runs.values()):
             if run.active:
                 run.task.cancel()  # type: ignore[union-attr]
@@ -268,6 +293,8 @@ class WorkflowEngine(BaseService):
             "parent_node_id": parent[1] if parent else None,
             "depth": depth,
             "cancel_requested": False,
+            "owner": self.owner,
+            "heartbeat": time.time(),
         }
         await self.writer.write(
             (RUN_INSERT, run_row),
@@ -650,13 +677,14 @@ class WorkflowEngine(BaseService):
             decided.append(request["run_id"])
         return decided
 
-    async def _sweep_approvals(self) -> None:
+    async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(self.approval_check_interval)
             try:
                 await self.expire_approvals()
+                await self.recover_orphans()
             except Exception:  # a bad row must not stop the sweeper
-                logger.exception("checking approval deadlines failed")
+                logger.exception("checking approval deadlines and orphaned runs failed")
 
     async def wake(self, run_id: str) -> None:
         """Something a parked node of this run waited for has happened: let the run go on,
@@ -673,7 +701,7 @@ class WorkflowEngine(BaseService):
             result = await conn.execute(
                 update(RunRow)
                 .where(RunRow.id == run_id, RunRow.status == "waiting")
-                .values(status="running")
+                .values(status="running", owner=self.owner, heartbeat=time.time())
             )
         return bool(result.rowcount)
 
@@ -688,7 +716,17 @@ class WorkflowEngine(BaseService):
         run.total = max(len(reachable), 1)
         run.finished = sum(1 for n in reachable if run.states[n].status in TERMINAL)
         run.start = set(start)
-        await self.writer.write((RUN_STARTED, {"k_run": run.id, "v_now": self.clock()}))
+        await self.writer.write(
+            (
+                RUN_STARTED,
+                {
+                    "k_run": run.id,
+                    "v_now": self.clock(),
+                    "v_owner": self.owner,
+                    "v_beat": time.time(),
+                },
+            )
+        )
         self.events.publish("run_started", {"run_id": run.id, "workflow": run.document.name})
         failure: str | None = None
         try:

@@ -50,8 +50,10 @@ class RunGraph:
             scopes[loop_id] = []
         for node_id in nodes:
             scopes[owner[node_id]].append(node_id)
+        # A leaf gives nothing on to its own scope (a loop feeding only its body is one).
         leaves = {
-            scope: [n for n in members if not outgoing[n]] for scope, members in scopes.items()
+            scope: [n for n in members if all(owner[t] != scope for t in outgoing[n])]
+            for scope, members in scopes.items()
         }
         return cls(nodes, incoming, outgoing, bodies, owner, scopes, leaves)
 

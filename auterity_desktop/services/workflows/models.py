@@ -60,6 +60,9 @@ class RunRow(Base):
     parent_run_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     parent_node_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     depth: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The process driving the run ("host:pid:token") and when it last said it is alive.
+    owner: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    heartbeat: Mapped[float | None] = mapped_column(Float, nullable=True)
     # Set by another process (CLI, another console) to ask the process running it to stop.
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 

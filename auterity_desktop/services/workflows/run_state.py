@@ -139,7 +139,12 @@ NODE_CHECKPOINT = (
 RUN_STARTED = (
     update(RunRow)
     .where(_RUN)
-    .values(status="running", started_at=func.coalesce(RunRow.started_at, _p("v_now")))
+    .values(
+        status="running",
+        started_at=func.coalesce(RunRow.started_at, _p("v_now")),
+        owner=_p("v_owner"),
+        heartbeat=_p("v_beat"),
+    )
 )
 RUN_PROGRESS = update(RunRow).where(_RUN).values(progress=_p("v_progress"))
 RUN_STATUS = update(RunRow).where(_RUN).values(status=_p("v_status"))

@@ -5,92 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
-from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auterity_desktop.core.errors import ErrorCode, ServiceError
-from auterity_desktop.services.workflows import executors
-from auterity_desktop.services.workflows.builtin_nodes import builtin_registry
 from auterity_desktop.services.workflows.engine import WorkflowEngine
-from auterity_desktop.services.workflows.registry import NodeType, ParamSpec, PortSpec
-from auterity_desktop.services.workflows.store import WorkflowStore
 from tests.services.conftest import Stack
-
-CALLS: dict[str, int] = {}
-
-
-async def _flaky(ctx: executors.NodeContext) -> dict[str, Any]:
-    CALLS[ctx.node_id] = CALLS.get(ctx.node_id, 0) + 1
-    if CALLS[ctx.node_id] <= int(ctx.params.get("fail_times", 0)):
-        raise ConnectionError(f"attempt {CALLS[ctx.node_id]} failed")
-    return {"main": {"calls": CALLS[ctx.node_id]}}
-
-
-@pytest.fixture
-async def engine(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[WorkflowEngine]:
-    CALLS.clear()
-    registry = builtin_registry()
-    registry.register(
-        NodeType(
-            "flaky",
-            "Flaky",
-            "Test",
-            "fails a set number of times",
-            inputs=(PortSpec("main", multiple=True),),
-            outputs=(PortSpec("main"),),
-            params=(ParamSpec("fail_times", "integer", default=0),),
-        )
-    )
-    monkeypatch.setitem(executors.EXECUTORS, "flaky", _flaky)
-    store = WorkflowStore(stack.database, stack.audit, stack.security.authz, stack.events)
-    engine = WorkflowEngine(
-        stack.database,
-        store,
-        registry,
-        stack.audit,
-        stack.security.authz,
-        stack.events,
-        workers=4,
-        clock=time.time,
-    )
-    await engine.initialize()
-    yield engine
-    await engine.cleanup()
-
-
-def wf(
-    *nodes: dict[str, Any], edges: list[tuple[str, str] | tuple[str, str, str]]
-) -> dict[str, Any]:
-    return {
-        "name": "test",
-        "nodes": [{"name": n["id"], "params": {}, **n} for n in nodes],
-        "edges": [
-            {
-                "id": f"e{i}",
-                "source": e[0],
-                "target": e[1],
-                "source_port": e[2] if len(e) > 2 else "main",
-            }
-            for i, e in enumerate(edges)
-        ],
-    }
-
-
-async def run(
-    stack: Stack, engine: WorkflowEngine, document: dict[str, Any], params: dict | None = None
-) -> dict:
-    admin = await stack.admin()
-    saved = await engine.store.create(admin, document)
-    run_id = await engine.execute_workflow(admin, saved.id, params or {})
-    return await engine.wait(run_id)
-
-
-T = {"id": "t", "type": "manual_trigger"}
+from tests.services.workflows.conftest import CALLS, T, new_engine, run, simulate_crash, wf
 
 
 async def test_linear_run_with_expressions_is_recorded(
@@ -322,19 +245,8 @@ async def test_resume_after_interruption_does_not_rerun_finished_nodes(
     assert (await engine.run_status(run_id))["status"] == "interrupted"
     noticed: list[list[str]] = []
     stack.events.subscribe("runs_interrupted", lambda e: noticed.append(e.payload["run_ids"]))
-    async with stack.database.session() as db:  # as if the process had died: still "running"
-        from auterity_desktop.services.workflows.models import RunRow
-
-        (await db.get(RunRow, run_id)).status = "running"
-    fresh = WorkflowEngine(  # a new process: its own store, nothing cached
-        stack.database,
-        WorkflowStore(stack.database, stack.audit, stack.security.authz),
-        engine.registry,
-        stack.audit,
-        stack.security.authz,
-        stack.events,
-        workers=4,
-    )
+    await simulate_crash(stack, run_id)
+    fresh = new_engine(stack)  # a new process: its own store, nothing cached
     await fresh.initialize()
     assert fresh.interrupted == [run_id]
     assert noticed == [[run_id]]

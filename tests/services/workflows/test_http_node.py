@@ -9,10 +9,8 @@ import pytest
 
 from auterity_desktop.services.workflows.engine import WorkflowEngine
 from tests.services.conftest import Stack
+from tests.services.workflows.conftest import T, run, wf
 from tests.services.workflows.local_http import local_http_server
-from tests.services.workflows.test_engine import T, engine, run, wf
-
-__all__ = ["engine"]
 
 
 @pytest.fixture

@@ -11,9 +11,6 @@ import pytest
 from auterity_desktop.services.workflows.engine import WorkflowEngine
 from auterity_desktop.services.workflows.scheduler import Scheduler, due_fires
 from tests.services.conftest import Stack
-from tests.services.workflows.test_engine import engine
-
-__all__ = ["engine"]
 
 START = datetime(2026, 11, 2, 8, 0, tzinfo=ZoneInfo("UTC")).timestamp()  # a Monday
 

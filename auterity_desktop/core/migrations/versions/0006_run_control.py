@@ -1,4 +1,4 @@
-"""Sub-workflow parents, cross-process cancel requests and node checkpoints.
+"""Sub-workflow parents, run owners and heartbeats, cancel requests, node checkpoints.
 
 Revision ID: 0006_run_control
 Revises: 0005_schedule
@@ -18,6 +18,8 @@ def upgrade() -> None:
     with op.batch_alter_table("runs") as batch:
         batch.add_column(sa.Column("parent_run_id", sa.String(length=36), nullable=True))
         batch.add_column(sa.Column("parent_node_id", sa.String(length=100), nullable=True))
+        batch.add_column(sa.Column("owner", sa.String(length=120), nullable=True))
+        batch.add_column(sa.Column("heartbeat", sa.Float(), nullable=True))
         batch.add_column(sa.Column("depth", sa.Integer(), server_default="0", nullable=False))
         batch.add_column(
             sa.Column("cancel_requested", sa.Boolean(), server_default=sa.false(), nullable=False)
@@ -34,5 +36,7 @@ def downgrade() -> None:
         batch.drop_index(batch.f("ix_runs_parent_run_id"))
         batch.drop_column("cancel_requested")
         batch.drop_column("depth")
+        batch.drop_column("heartbeat")
+        batch.drop_column("owner")
         batch.drop_column("parent_node_id")
         batch.drop_column("parent_run_id")

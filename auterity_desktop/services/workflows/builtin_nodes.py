@@ -63,6 +63,13 @@ def _switch_outputs(params: Mapping[str, Any]) -> tuple[PortSpec, ...]:
 
 
 MAIN_IN = (PortSpec("main"),)
+DEFAULTS = ParamSpec(
+    "defaults",
+    "object",
+    default={},
+    expression=False,
+    description="Run parameters used when the run does not give them",
+)
 NO_INPUT: tuple[PortSpec, ...] = ()
 
 BUILTIN_TYPES = (
@@ -74,6 +81,7 @@ BUILTIN_TYPES = (
         inputs=NO_INPUT,
         outputs=(PortSpec("main", "object"),),
         trigger=True,
+        params=(DEFAULTS,),
     ),
     NodeType(
         "schedule_trigger",
@@ -101,6 +109,7 @@ BUILTIN_TYPES = (
                 expression=False,
                 description="What to do about fires missed while closed",
             ),
+            DEFAULTS,
         ),
     ),
     NodeType(

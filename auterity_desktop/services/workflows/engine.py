@@ -279,6 +279,11 @@ class WorkflowEngine(BaseService):
             )
         saved = await self.store.load(workflow_id, version)
         graph = self._graph(workflow_id, saved.version, saved.document)
+        defaults: dict[str, Any] = {}
+        for node in saved.document.nodes:  # the firing triggers' declared defaults
+            if self._is_start(node) and trigger in (None, node.id):
+                defaults.update(node.params.get("defaults") or {})
+        run_params = {**defaults, **run_params}
         run_id = uuid.uuid4().hex
         run_row = {
             "id": run_id,

@@ -458,6 +458,8 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
     if not is_template(value):
         return value
     whole = _TEMPLATE.fullmatch(value.strip())
+    if whole is not None and "}}" in whole.group(1):  # "{{ a }}/x/{{ b }}" is text, not one
+        whole = None
     if whole is not None:
         return evaluate(whole.group(1), context)
     return _TEMPLATE.sub(lambda m: _text(evaluate(m.group(1), context)), value)

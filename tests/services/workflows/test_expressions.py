@@ -54,6 +54,8 @@ def test_render_keeps_types_for_whole_templates_and_interpolates_text() -> None:
         "tags": [2, "plain"],
     }
     assert render(42, CONTEXT) == 42
+    # starts and ends with a template but is text between two of them
+    assert render("{{ $params.dealer_id }}/leads/{{ 1 + 1 }}", CONTEXT) == "D-17/leads/2"
 
 
 @pytest.mark.parametrize(

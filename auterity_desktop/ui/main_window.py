@@ -192,7 +192,16 @@ class MainWindow(QMainWindow):
         page: QWidget = cls(spec, self.context)
         if hasattr(page, "sig_open_node"):
             page.sig_open_node.connect(self.open_workflow_node)
+        if hasattr(page, "sig_show_run"):
+            page.sig_show_run.connect(self.show_run)
         return page
+
+    def show_run(self, run_id: str) -> None:
+        """Open a run on the Runs page (the Workflows page asks for it after starting one)."""
+        page = self.show_page("runs")
+        select = getattr(page, "select_run", None)
+        if callable(select):
+            select(run_id)
 
     def open_workflow_node(self, workflow_id: str, node_id: str) -> None:
         """Jump to a node in the workflow editor (used by compliance findings)."""

@@ -41,7 +41,16 @@ class App:
     loop: qasync.QEventLoop
 
     def run(self, awaitable: Any) -> Any:
-        return self.loop.run_until_complete(awaitable)
+        """Run the loop until ``awaitable`` is done.
+
+        Not ``loop.run_until_complete``: qasync's processes Qt events once more after the
+        loop stopped, with no running asyncio loop, so a background coroutine (a workflow
+        run the engine drives) that steps then fails with "no running event loop". Stopping
+        ``run_forever`` leaves such steps queued for the next ``run``."""
+        future = asyncio.ensure_future(awaitable, loop=self.loop)
+        future.add_done_callback(lambda _f: self.loop.stop())
+        self.loop.run_forever()
+        return future.result()
 
     def start_platform(self) -> None:
         """Start services; a failure is left to the window to show, as in the real app."""

@@ -13,8 +13,10 @@ from auterity_desktop.ui.pages import PAGES
 from auterity_desktop.ui.pages.audit_page import AuditPage
 from auterity_desktop.ui.pages.compliance_page import CompliancePage
 from auterity_desktop.ui.pages.planned_page import PlannedPage
+from auterity_desktop.ui.pages.runs_page import RunsPage
 from auterity_desktop.ui.pages.settings_page import SettingsPage
 from auterity_desktop.ui.pages.users_page import UsersPage
+from auterity_desktop.ui.pages.workflows_page import WorkflowsPage
 from auterity_desktop.ui.theme import ThemeMode, load_palette
 from tests.fakes import EXPECTED_SERVICES
 
@@ -39,6 +41,8 @@ def test_window_opens_offscreen_and_every_page_shows(make_app: Any, qtbot: Any) 
             "audit": AuditPage,
             "users": UsersPage,
             "compliance": CompliancePage,
+            "workflows": WorkflowsPage,
+            "runs": RunsPage,
         }.get(spec.key, PlannedPage)
         assert type(page) is expected
         if expected is PlannedPage:

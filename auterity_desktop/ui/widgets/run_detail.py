@@ -272,10 +272,12 @@ class RunDetailWidget(QWidget):
         duration = elapsed(start, status.get("finished_at"))
         if not status.get("finished_at") and not is_unfinished(run_status):
             duration = None
+        verb = "took" if not is_unfinished(run_status) else "running for"
+        if run_status == "waiting":
+            verb = "waiting for"
         self.info.setText(
             f"Run {status['run_id']} · started {format_time(status.get('created_at'))} by "
-            f"{status.get('created_by') or '—'} · "
-            f"{'running for' if is_unfinished(run_status) else 'took'} "
+            f"{status.get('created_by') or '—'} · {verb} "
             f"{format_duration(duration)} · {(status.get('progress') or 0) * 100:.0f} % done"
             + (f" · sub-run of {status['parent_run_id']}" if status.get("parent_run_id") else "")
         )

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from auterity_desktop.core.db import Database
 from auterity_desktop.core.errors import ErrorCode, ServiceError
@@ -293,8 +293,22 @@ class WorkflowEngine(RunLoop, BaseService):
         return graph
 
     def active_runs(self, workflow_id: str) -> int:
-        """Runs of this workflow in progress in this process (for overlap policies)."""
+        """Runs of this workflow being driven by this process right now."""
         return sum(1 for r in self._runs.values() if r.active and r.workflow_id == workflow_id)
+
+    async def unfinished_runs(self, workflow_id: str) -> int:
+        """Runs of this workflow in progress anywhere, parked ones included (for overlap
+        policies: a run waiting for an approval is still under way)."""
+        async with self.database.engine.connect() as conn:
+            count = (
+                await conn.execute(
+                    select(func.count()).where(
+                        RunRow.workflow_id == workflow_id,
+                        RunRow.status.in_(("pending", "running", "waiting")),
+                    )
+                )
+            ).scalar()
+        return max(int(count or 0), self.active_runs(workflow_id))
 
     def _start(self, run: RunState) -> None:
         self._runs[run.id] = run

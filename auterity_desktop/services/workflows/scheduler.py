@@ -6,7 +6,7 @@ the trigger's time zone, and applies the trigger's missed-run policy — ``skip`
 that is due right now), ``run_once`` (one run for any number of missed fires) or ``run_all``
 (each missed fire, at most ``MAX_CATCH_UP``) — and the workflow's overlap policy
 (``settings.overlap``: ``skip`` while a run is in progress, ``queue`` to fire once it ends,
-``allow``). A trigger seen for the first time starts counting from now.
+``allow``); a run parked on an approval is in progress. A trigger seen for the first time starts counting from now.
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ class Scheduler(BaseService):
             to_fire = fires[:MAX_CATCH_UP]
         else:
             to_fire = [fires[-1]]
-        busy = self.engine.active_runs(workflow_id) > 0
+        busy = await self.engine.unfinished_runs(workflow_id) > 0
         if busy and overlap == "queue":
             return []  # leave last_fire alone: fire once the current run has ended
         if busy and overlap == "skip":

@@ -112,3 +112,21 @@ async def test_overlap_skip_and_queue(
     await scheduler.tick(START + 1210)
     assert len(runs_of_queued()) == 2  # the held-back fire happens once the run has ended
     assert queued.id in {f[0] for f in scheduler.fired}
+
+
+async def test_a_run_waiting_for_approval_still_overlaps(
+    stack: Stack, engine: WorkflowEngine, scheduler: Scheduler
+) -> None:
+    admin = await stack.admin()
+    doc = scheduled("*/5 * * * *", overlap="skip")
+    doc["nodes"][3] = {"id": "w", "type": "approval", "name": "OK?", "params": {"message": "?"}}
+    await engine.store.create(admin, doc)
+    await scheduler.tick(START)
+    (first,) = await scheduler.tick(START + 300)
+    assert (await engine.wait(first))["status"] == "waiting"
+    assert engine.active_runs(doc_id := (await engine.run_status(first))["workflow_id"]) == 0
+    assert await engine.unfinished_runs(doc_id) == 1
+    assert await scheduler.tick(START + 600) == []  # parked, not finished: skipped
+    await engine.approve(admin, first)
+    await engine.wait(first)
+    assert len(await scheduler.tick(START + 900)) == 1

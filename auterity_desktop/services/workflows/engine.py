@@ -337,10 +337,8 @@ class WorkflowEngine(RunLoop, BaseService):
     async def run_status(self, run_id: str) -> dict[str, Any]:
         async with self.database.engine.connect() as conn:
             run = (await conn.execute(select(RunRow).where(RunRow.id == run_id))).first()
-            if run is None:
-                raise ServiceError(
-                    ErrorCode.NOT_FOUND, f"There is no run {run_id!r}", {"run_id": run_id}
-                )
+            _ensure_open(run_id, run.status if run else None, final_ok=True)
+            assert run is not None
             rows = (await conn.execute(select(NodeRunRow).where(NodeRunRow.run_id == run_id))).all()
         items: dict[str, int] = {}
         for n in rows:
@@ -431,16 +429,8 @@ class WorkflowEngine(RunLoop, BaseService):
             return "cancelled"
         async with self.database.begin() as conn:
             row = (await conn.execute(select(RunRow.status).where(RunRow.id == run_id))).first()
-            if row is None:
-                raise ServiceError(
-                    ErrorCode.NOT_FOUND, f"There is no run {run_id!r}", {"run_id": run_id}
-                )
-            if row.status in RUN_FINAL:
-                raise ServiceError(
-                    ErrorCode.CONFLICT,
-                    f"Run {run_id} has already {row.status}",
-                    {"run_id": run_id, "status": row.status},
-                )
+            _ensure_open(run_id, row.status if row else None)
+            assert row is not None
             if row.status == "running":  # driven by another process: ask it
                 await conn.execute(
                     update(RunRow).where(RunRow.id == run_id).values(cancel_requested=True)
@@ -487,16 +477,8 @@ class WorkflowEngine(RunLoop, BaseService):
             )
         async with self.database.session() as db:
             row = await db.get(RunRow, run_id)
-            if row is None:
-                raise ServiceError(
-                    ErrorCode.NOT_FOUND, f"There is no run {run_id!r}", {"run_id": run_id}
-                )
-            if row.status in RUN_FINAL:
-                raise ServiceError(
-                    ErrorCode.CONFLICT,
-                    f"Run {run_id} has already {row.status}",
-                    {"status": row.status},
-                )
+            _ensure_open(run_id, row.status if row else None)
+            assert row is not None
             nodes = list(
                 (await db.execute(select(NodeRunRow).where(NodeRunRow.run_id == run_id))).scalars()
             )
@@ -683,3 +665,15 @@ class WorkflowEngine(RunLoop, BaseService):
                 .values(status="running", owner=self.owner, heartbeat=time.time())
             )
         return bool(result.rowcount)
+
+
+def _ensure_open(run_id: str, status: str | None, *, final_ok: bool = False) -> None:
+    """Refuse a run that does not exist or (unless ``final_ok``) has already ended."""
+    if status is None:
+        raise ServiceError(ErrorCode.NOT_FOUND, f"There is no run {run_id!r}", {"run_id": run_id})
+    if status in RUN_FINAL and not final_ok:
+        raise ServiceError(
+            ErrorCode.CONFLICT,
+            f"Run {run_id} has already {status}",
+            {"run_id": run_id, "status": status},
+        )

@@ -6,7 +6,8 @@ the trigger's time zone, and applies the trigger's missed-run policy — ``skip`
 that is due right now), ``run_once`` (one run for any number of missed fires) or ``run_all``
 (each missed fire, at most ``MAX_CATCH_UP``) — and the workflow's overlap policy
 (``settings.overlap``: ``skip`` while a run is in progress, ``queue`` to fire once it ends,
-``allow``); a run parked on an approval is in progress. A trigger seen for the first time starts counting from now.
+``allow``); a run parked on an approval is in progress. A trigger seen for the first time
+starts counting from now.
 """
 
 from __future__ import annotations

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from auterity_desktop.services.compliance.audit_trail import AuditEntry, AuditFilter, AuditPage
+from auterity_desktop.ui.models.rows_model import RowsTableModel
 from auterity_desktop.ui.tasks import TaskRunner
 
 PAGE_SIZE = 200
@@ -29,7 +30,8 @@ Index = QModelIndex | QPersistentModelIndex
 PageSource = Callable[..., Awaitable[AuditPage]]
 
 
-class AuditTableModel(QAbstractTableModel):
+class AuditTableModel(RowsTableModel):
+    headers = tuple(title for _, title in COLUMNS)
     sig_loading = Signal(bool)
     sig_loaded = Signal(int)  # rows now held
 
@@ -47,19 +49,6 @@ class AuditTableModel(QAbstractTableModel):
         self.descending = True
 
     # -- Qt model protocol --------------------------------------------------------------
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section][1]
-        return None
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None

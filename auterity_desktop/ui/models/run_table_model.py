@@ -13,7 +13,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -21,6 +20,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
+from auterity_desktop.ui.models.rows_model import RowsTableModel
 from auterity_desktop.ui.models.run_display import (
     elapsed,
     format_duration,
@@ -37,7 +37,9 @@ SortRole = Qt.ItemDataRole.UserRole + 1
 RunIdRole = Qt.ItemDataRole.UserRole + 2
 
 
-class RunTableModel(QAbstractTableModel):
+class RunTableModel(RowsTableModel):
+    headers = COLUMNS
+
     def __init__(self, colours: Callable[[], Mapping[str, str]]) -> None:
         super().__init__()
         self._colours = colours
@@ -66,19 +68,6 @@ class RunTableModel(QAbstractTableModel):
 
     def workflow_name(self, workflow_id: str) -> str:
         return self.names.get(workflow_id) or f"(deleted) {workflow_id[:8]}"
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
 
     def _duration(self, run: dict[str, Any]) -> float | None:
         end = run.get("finished_at")

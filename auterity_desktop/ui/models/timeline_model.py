@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from auterity_desktop.ui.models.rows_model import RowsTableModel
 from auterity_desktop.ui.models.run_display import (
     elapsed,
     format_duration,
@@ -93,7 +94,9 @@ def node_runs(status: Mapping[str, Any], nodes: list[Any]) -> list[NodeRun]:
     return rows
 
 
-class NodeTimelineModel(QAbstractTableModel):
+class NodeTimelineModel(RowsTableModel):
+    headers = COLUMNS
+
     def __init__(self, colours: Callable[[], Mapping[str, str]]) -> None:
         super().__init__()
         self._colours = colours
@@ -132,19 +135,6 @@ class NodeTimelineModel(QAbstractTableModel):
             return self._end
         ends = [r.finished_at for r in self._rows if r.finished_at]
         return time.time() if self._live else max(ends, default=self._start)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
 
     def _bar(self, row: NodeRun) -> tuple[float, float, str] | None:
         if row.started_at is None:

@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -21,6 +20,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 
 from auterity_desktop.services.workflows.store import WorkflowSummary
+from auterity_desktop.ui.models.rows_model import RowsTableModel
 from auterity_desktop.ui.models.run_display import format_time, status_colour, status_label
 
 Index = QModelIndex | QPersistentModelIndex
@@ -29,7 +29,9 @@ SortRole = Qt.ItemDataRole.UserRole + 1
 IdRole = Qt.ItemDataRole.UserRole + 2
 
 
-class WorkflowTableModel(QAbstractTableModel):
+class WorkflowTableModel(RowsTableModel):
+    headers = COLUMNS
+
     def __init__(self, colours: Callable[[], Mapping[str, str]]) -> None:
         super().__init__()
         self._colours = colours
@@ -47,19 +49,6 @@ class WorkflowTableModel(QAbstractTableModel):
 
     def row_of(self, workflow_id: str) -> int:
         return next((i for i, w in enumerate(self._rows) if w.id == workflow_id), -1)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -40,6 +40,7 @@ from auterity_desktop.ui.pages.page_header import PageHeaderWidget
 from auterity_desktop.ui.pages.service_page import ServicePage
 from auterity_desktop.ui.widgets.coalesced import Coalesced
 from auterity_desktop.ui.widgets.empty_state import EmptyStateWidget
+from auterity_desktop.ui.widgets.row_selection import select_row
 from auterity_desktop.ui.widgets.run_detail import RunDetailWidget
 
 HISTORY_LIMIT = 200
@@ -283,13 +284,7 @@ class RunsPage(ServicePage):
         index = self.proxy.mapFromSource(self.model.index(row, 0)) if row >= 0 else None
         if index is None or not index.isValid():
             return False
-        self.table.selectionModel().select(
-            index,
-            QItemSelectionModel.SelectionFlag.ClearAndSelect
-            | QItemSelectionModel.SelectionFlag.Rows,
-        )
-        self.table.setCurrentIndex(index)
-        self.table.scrollTo(index)
+        select_row(self.table, index)
         return True
 
     def select_run(self, run_id: str) -> Any:

@@ -4,31 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 
 from auterity_desktop.config import SettingInfo
+from auterity_desktop.ui.models.rows_model import RowsTableModel
 
 _HEADERS = ("Setting", "Value", "Source", "Allowed values")
 Index = QModelIndex | QPersistentModelIndex
 
 
-class SettingsTableModel(QAbstractTableModel):
+class SettingsTableModel(RowsTableModel):
+    headers = _HEADERS
+
     def __init__(self, rows: list[SettingInfo]) -> None:
         super().__init__()
         self._rows = rows
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(_HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _HEADERS[section]
-        return None
 
     def row(self, index: int) -> SettingInfo:
         return self._rows[index]

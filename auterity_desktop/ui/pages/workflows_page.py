@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -40,6 +40,7 @@ from auterity_desktop.ui.pages.context import PageContext
 from auterity_desktop.ui.pages.page_header import PageHeaderWidget
 from auterity_desktop.ui.pages.service_page import ServicePage
 from auterity_desktop.ui.widgets.empty_state import EmptyStateWidget
+from auterity_desktop.ui.widgets.row_selection import select_row
 from auterity_desktop.ui.widgets.workflow_details import WorkflowDetailsWidget
 from auterity_desktop.ui.widgets.workflow_dialogs import NewWorkflowDialog, RunParametersDialog
 
@@ -291,13 +292,7 @@ class WorkflowsPage(ServicePage):
         if not index.isValid():  # hidden by the search
             self.search.clear()
             index = self.proxy.mapFromSource(self.model.index(row, 0))
-        self.table.selectionModel().select(
-            index,
-            QItemSelectionModel.SelectionFlag.ClearAndSelect
-            | QItemSelectionModel.SelectionFlag.Rows,
-        )
-        self.table.setCurrentIndex(index)
-        self.table.scrollTo(index)
+        select_row(self.table, index)
         return True
 
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
+from PySide6.QtCore import QItemSelection, Qt, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -43,6 +43,7 @@ from auterity_desktop.ui.models.timeline_model import (
     NodeTimelineModel,
 )
 from auterity_desktop.ui.widgets.json_tree import JsonTreeView
+from auterity_desktop.ui.widgets.row_selection import select_row
 from auterity_desktop.ui.widgets.timeline_bar import TimelineBarDelegate
 
 TRUNCATED_NOTE = "⚠ This node's data was larger than 256 KB: only a preview of it was stored."
@@ -326,12 +327,7 @@ class RunDetailWidget(QWidget):
             return False
         if self.selected_node_id() != node_id:
             index = self.timeline_model.index(row, 0)
-            self.timeline.selectionModel().select(
-                index,
-                QItemSelectionModel.SelectionFlag.ClearAndSelect
-                | QItemSelectionModel.SelectionFlag.Rows,
-            )
-            self.timeline.scrollTo(index)
+            select_row(self.timeline, index, current=False)
         else:
             self._show_node(self.timeline_model.node_run(row))
         return True

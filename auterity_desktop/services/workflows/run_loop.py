@@ -130,6 +130,8 @@ class RunLoop:
                 if failure or run.cancelled or not run.waiting:
                     break
                 if not await self._park(run):
+                    if run.cancelled:  # cancelled while parking: finish as cancelled
+                        break
                     return
         except asyncio.CancelledError:
             if not run.cancelled:  # shutting down: leave the run resumable

@@ -1,0 +1,1 @@
+"""The node-graph workflow editor."""

@@ -63,6 +63,27 @@ class WorkflowEdge(BaseModel):
     target_port: str = Field(default="main", min_length=1, max_length=100)
 
 
+class Size(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    width: float = Field(default=240.0, gt=0, le=100_000)
+    height: float = Field(default=120.0, gt=0, le=100_000)
+
+
+class Annotation(BaseModel):
+    """A sticky note, or a group frame (backdrop) that carries the nodes inside it along
+    when it moves. The engine ignores both."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=ID_PATTERN)
+    kind: Literal["note", "group"] = "note"
+    text: str = Field(default="", max_length=10_000)
+    position: Position = Field(default_factory=Position)
+    size: Size = Field(default_factory=Size)
+    color: str = Field(default="", max_length=20)
+
+
 class WorkflowDocument(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -73,6 +94,7 @@ class WorkflowDocument(BaseModel):
     edges: list[WorkflowEdge] = Field(default_factory=list, max_length=MAX_NODES * 4)
     personal_fields: list[str] = Field(default_factory=list)
     settings: dict[str, Any] = Field(default_factory=dict)
+    annotations: list[Annotation] = Field(default_factory=list, max_length=MAX_NODES)
 
     def node(self, node_id: str) -> WorkflowNode | None:
         return next((n for n in self.nodes if n.id == node_id), None)

@@ -206,15 +206,7 @@ class MainWindow(QMainWindow):
     def open_workflow_node(self, workflow_id: str, node_id: str) -> None:
         """Jump to a node in the workflow editor (used by compliance findings)."""
         page = self.show_page("workflows")
-        focus = getattr(page, "focus_node", None)
-        if callable(focus):
-            focus(workflow_id, node_id)
-        else:
-            self.status.showMessage(
-                f"Node {node_id} of {workflow_id}: "
-                "the workflow editor is not part of this build yet",
-                8000,
-            )
+        page.focus_node(workflow_id, node_id)  # type: ignore[attr-defined]
 
     def current_page(self) -> str | None:
         return self.rail.current()

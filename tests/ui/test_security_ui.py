@@ -208,15 +208,20 @@ def test_compliance_page_lists_findings_and_exports(make_app: Any, tmp_path: Pat
     app = make_app()
     app.window.show()
     app.sign_in_first_admin()
-    app.run(app.bridge.platform.compliance.check(LEAD_FOLLOW_UP, subject_id="wf-lead"))
+    admin = app.window.session.principal
+    saved = app.run(app.bridge.platform.workflows.create(admin, LEAD_FOLLOW_UP))
+    app.run(app.bridge.platform.compliance.check(LEAD_FOLLOW_UP, subject_id=saved.id))
     page = app.window.show_page("compliance")
     app.until(lambda: page.findings_table.rowCount() == 5)
     assert page.policy_table.rowCount() == 4
     nodes = {page.findings_table.item(r, 3).text() for r in range(5)}
     assert nodes == {"n2", "n3", "n4"}
+    wanted = page.findings_table.item(0, 3).text()
     page.open_finding(0)
     assert app.window.current_page() == "workflows"
-    assert "workflow editor is not part of this build" in app.window.status.currentMessage()
+    editor = app.window.show_page("workflows").editor().editor
+    app.until(lambda: editor.scene.selected_ids()[0] == [wanted])  # the editor shows the node
+    assert editor.workflow_id == saved.id
     app.window.show_page("compliance")
     app.run(asyncio.gather(page.add_policy("{broken"), return_exceptions=True))
     app.until(lambda: "not valid" in page.message.text())

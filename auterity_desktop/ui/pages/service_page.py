@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import shiboken6
 from PySide6.QtWidgets import QLabel, QWidget
 
 from auterity_desktop.core.errors import ServiceError
@@ -35,6 +36,8 @@ class ServicePage(QWidget):
         """Override: load data and show what the principal's role allows."""
 
     def show_message(self, text: str, error: bool = False) -> None:
+        if not shiboken6.isValid(self.message):
+            return  # late news for a page already closed
         self.message.setText(text)
         restyle(self.message, "HealthError" if error else "HealthOk")
 

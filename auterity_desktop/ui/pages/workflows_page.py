@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
+    QStackedLayout,
     QStackedWidget,
     QTableView,
     QVBoxLayout,
@@ -98,9 +99,13 @@ class WorkflowsPage(ServicePage):
             "&Validate", "List every problem of the selected workflow", self._validate
         )
         self.run_button = self._button("&Run…", "Run with parameters (Ctrl+R)", self._run)
+        self.open_button = self._button(
+            "&Open", "Open the selected workflow in the editor (Enter)", self.open_selected
+        )
         toolbar = QHBoxLayout()
         toolbar.addWidget(self.search, 1)
         for button in (
+            self.open_button,
             self.new_button,
             self.duplicate_button,
             self.delete_button,
@@ -154,12 +159,16 @@ class WorkflowsPage(ServicePage):
         message_row.addWidget(self.message, 1)
         message_row.addWidget(self.show_run_button)
 
-        layout = QVBoxLayout(self)
+        self.list_page = QWidget()
+        layout = QVBoxLayout(self.list_page)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.addWidget(PageHeaderWidget(spec.title, spec.summary))
         layout.addLayout(toolbar)
         layout.addWidget(splitter, 1)
         layout.addLayout(message_row)
+        self.pages = QStackedLayout(self)
+        self.pages.addWidget(self.list_page)
+        self.editor_panel: Any = None  # built the first time a workflow is opened
         self._shortcuts()
         self._update_buttons()
         # saves, deletes and finished runs elsewhere (scheduler, another page) show up here
@@ -188,11 +197,13 @@ class WorkflowsPage(ServicePage):
             ("F5", self.refresh),
             ("Ctrl+F", self.search.setFocus),
         ):
-            QShortcut(QKeySequence(keys), self, activated=slot, context=context)
+            QShortcut(QKeySequence(keys), self.list_page, activated=slot, context=context)
         # Del only on the table: in the search box it must delete text, not a workflow
         QShortcut(
             QKeySequence.StandardKey.Delete, self.table, activated=self._delete, context=context
         )
+        for key in ("Return", "Enter"):
+            QShortcut(QKeySequence(key), self.table, activated=self.open_selected, context=context)
 
     # -- permissions and loading ------------------------------------------------------
     def _can(self, permission: str) -> bool:
@@ -316,14 +327,56 @@ class WorkflowsPage(ServicePage):
             self.sig_details_loaded.emit(workflow_id)
 
     def open_selected(self) -> None:
-        """Double-click: the editor is not in this build yet, so show the node list."""
-        if self.selected_id() is not None:
-            self.details.tabs.setCurrentIndex(self.details.NODES)
-            self.details.nodes.setFocus()
+        """Double-click or Enter: open the workflow in the editor."""
+        workflow_id = self.selected_id()
+        if workflow_id is not None:
+            self.open_editor(workflow_id)
+
+    def editor(self) -> Any:
+        if self.editor_panel is None:
+            from auterity_desktop.ui.editor.editor_panel import EditorPanel
+
+            self.editor_panel = EditorPanel(self.context)
+            self.editor_panel.sig_closed.connect(self.close_editor)
+            self.editor_panel.sig_saved.connect(lambda _w: self.soon.start())
+            self.pages.addWidget(self.editor_panel)
+        return self.editor_panel
+
+    def open_editor(self, workflow_id: str | None = None) -> Any:
+        """Show the editor, with a saved workflow or (None) a new one."""
+        panel = self.editor()
+        self.pages.setCurrentWidget(panel)
+        if workflow_id is None:
+            panel.new_workflow()
+            return None
+        if panel.editor.workflow_id == workflow_id and panel.editor.modified:
+            return None  # already open with unsaved work: keep it
+        return panel.open_workflow(workflow_id)
+
+    def focus_node(self, workflow_id: str, node_id: str) -> None:
+        """Open a workflow with one node selected (compliance findings point here)."""
+        panel = self.editor()
+        task = self.open_editor(workflow_id)
+
+        def select() -> None:
+            if node_id in panel.editor.scene.node_items:
+                panel.editor.scene.select([node_id])
+                panel.editor.view.centre_on_node(node_id)
+
+        if task is not None:
+            task.add_done_callback(lambda _t: QTimer.singleShot(0, select))
+        else:
+            select()
+
+    def close_editor(self) -> None:
+        self.pages.setCurrentWidget(self.list_page)
+        self.refresh()
+        self.table.setFocus()
 
     def _update_buttons(self) -> None:
         selected = self.selected_id() is not None
         for button in (
+            self.open_button,
             self.duplicate_button,
             self.delete_button,
             self.export_button,

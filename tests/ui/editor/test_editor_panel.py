@@ -1,0 +1,96 @@
+"""The editor inside the Workflows page on the real platform: open, edit, save a version,
+run with live node states, answer an approval on the canvas, and the unsaved-changes
+prompt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QMessageBox
+
+APPROVAL_FLOW = {
+    "name": "Trade-in offer",
+    "nodes": [
+        {"id": "t", "type": "manual_trigger", "name": "Start", "position": {"x": 0, "y": 0}},
+        {"id": "s", "type": "set_fields", "name": "Offer", "position": {"x": 280, "y": 0},
+         "params": {"fields": {"offer": 18400}}},
+        {"id": "a", "type": "approval", "name": "Manager OK", "position": {"x": 560, "y": 0},
+         "params": {"message": "Offer 18,400?"}},
+        {"id": "o", "type": "log", "name": "Send offer", "position": {"x": 840, "y": 0}},
+    ],
+    "edges": [
+        {"id": "e1", "source": "t", "target": "s"},
+        {"id": "e2", "source": "s", "target": "a"},
+        {"id": "e3", "source": "a", "source_port": "approved", "target": "o"},
+    ],
+}  # fmt: skip
+
+
+def open_in_editor(make_app: Any) -> tuple[Any, Any, str]:
+    app = make_app()
+    app.window.show()
+    app.sign_in_first_admin()
+    admin = app.window.session.principal
+    saved = app.run(app.bridge.platform.workflows.create(admin, APPROVAL_FLOW))
+    page = app.window.show_page("workflows")
+    page.open_editor(saved.id)
+    panel = page.editor()
+    app.until(lambda: panel.editor.workflow_id == saved.id)
+    return app, panel, saved.id
+
+
+def test_run_from_the_editor_shows_states_and_answers_the_approval(make_app: Any) -> None:
+    app, panel, _ = open_in_editor(make_app)
+    editor = panel.editor
+    panel.run()
+    app.until(lambda: editor.approval_bar.isVisible())
+    assert "Offer 18,400?" in editor.approval_text.text()
+    items = editor.scene.node_items
+    assert items["s"].run_status == "succeeded"
+    assert items["a"].run_status == "waiting"
+    assert editor.scene.edge_items["e1"].count == 1
+    editor.scene.select(["s"])
+    assert editor.run_output.value() == {"main": {"offer": 18400}}
+    editor.approval_comment.setText("fine")
+    editor.approval_bar.findChildren(type(panel.back))[0].click()  # Approve
+    app.until(lambda: editor.tracker.status["status"] == "succeeded")
+    assert items["o"].run_status == "succeeded"
+    assert not editor.approval_bar.isVisible()
+    assert not app.crash.dialogs
+
+
+def test_edit_save_new_version_and_unsaved_prompt(make_app: Any, monkeypatch: Any) -> None:
+    app, panel, workflow_id = open_in_editor(make_app)
+    editor = panel.editor
+    editor.scene.add_node("delay", QPointF(300, 300))
+    assert editor.modified
+    panel.save()
+    app.until(lambda: not editor.modified)
+    assert editor.version == 2
+    stored = app.run(app.bridge.platform.workflows.load(workflow_id))
+    assert stored.version == 2 and len(stored.document.nodes) == 5
+    assert "1 problem(s) still block running" in panel.message.text()
+    panel.run()  # refused: the delay has no seconds
+    assert "Fix the problems" in panel.message.text()
+
+    editor.scene.select(["o"])
+    editor.scene.delete_selection()
+    asked: list[str] = []
+
+    def answer(*args: Any, **_: Any) -> QMessageBox.StandardButton:
+        asked.append(args[2])
+        return (
+            QMessageBox.StandardButton.Cancel
+            if len(asked) == 1
+            else (QMessageBox.StandardButton.Discard)
+        )
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    page = app.window.show_page("workflows")
+    panel.close_editor()  # Cancel: stays
+    assert page.pages.currentWidget() is panel
+    panel.close_editor()  # Discard: back to the list
+    assert page.pages.currentWidget() is page.list_page
+    assert len(asked) == 2 and "Save the changes" in asked[0]
+    assert not app.crash.dialogs

@@ -153,12 +153,46 @@ class MainWindow(QMainWindow):
         view_menu.addAction(full_screen)
 
         help_menu = self.menuBar().addMenu("&Help")
+        shortcuts = QAction("&Keyboard shortcuts", self)
+        shortcuts.setShortcut(QKeySequence("Ctrl+/"))
+        shortcuts.triggered.connect(self.show_shortcuts)
+        help_menu.addAction(shortcuts)
         about = QAction(f"&About {APP_NAME}", self)
         about.triggered.connect(self.show_about)
         help_menu.addAction(about)
 
     def toggle_theme(self) -> None:
         self.theme.set_mode(ThemeMode.LIGHT if self.theme.current == "dark" else ThemeMode.DARK)
+
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """Every shortcut of the window, then the editor's (when it has been opened)."""
+        rows = [
+            ("Go to workspace 1 … 9", "Ctrl+1 … Ctrl+9"),
+            ("Settings", "Ctrl+,"),
+            ("Light / dark theme", "Ctrl+Shift+T"),
+            ("Full screen", "F11"),
+            ("Sign out", "Ctrl+Shift+Q"),
+            ("Quit", "Ctrl+Q"),
+            ("Keyboard shortcuts", "Ctrl+/"),
+            ("Workflows: new, duplicate, delete", "Ctrl+N, Ctrl+D, Del"),
+            ("Workflows: import, export, run, open", "Ctrl+I, Ctrl+E, Ctrl+R, Enter"),
+            ("Search the current list", "Ctrl+F"),
+        ]
+        workflows = self.pages.get("workflows")
+        panel = getattr(workflows, "editor_panel", None)
+        if panel is not None:
+            rows += [(f"Editor: {name}", keys) for name, keys in panel.editor.shortcut_list()]
+        else:
+            rows.append(("Editor shortcuts", "open a workflow, then press F1"))
+        return rows
+
+    def show_shortcuts(self) -> Any:
+        from auterity_desktop.ui.editor.shortcuts_dialog import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self.shortcut_rows(), self)
+        dialog.setWindowTitle("Keyboard shortcuts")
+        dialog.open()
+        return dialog
 
     def show_about(self) -> Any:
         from auterity_desktop.ui.about_dialog import AboutDialog
@@ -296,6 +330,11 @@ class MainWindow(QMainWindow):
         self.state.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        for page in self.pages.values():  # unsaved work is asked about first
+            confirm = getattr(page, "confirm_close", None)
+            if callable(confirm) and not confirm(self.close):
+                event.ignore()
+                return
         self.save_state()
         super().closeEvent(event)
         if event.isAccepted():

@@ -77,6 +77,13 @@ class EditorPanel(ServicePage):
         self.editor.sig_cancel_requested.connect(self.cancel_run)
         self.editor.sig_message.connect(self.show_message)
         context.bridge.sig_event.connect(self.editor.tracker.on_event)
+        context.theme.sig_theme_changed.connect(self._theme_changed)
+        self._theme_changed()
+
+    def _theme_changed(self, _name: str = "") -> None:
+        if self.context.theme.colors:
+            self.editor.scene.set_colors(self.context.theme.colors)
+            self.editor.minimap.refit()
 
     def _fill_file_menu(self) -> None:
         menu = self.file_menu
@@ -158,8 +165,9 @@ class EditorPanel(ServicePage):
         self.editor.stack.resetClean()  # never saved: modified from the start
         self.show_message("A new workflow: add nodes from the palette or press Tab.")
 
-    def confirm_discard(self) -> bool:
-        """Ask before unsaved changes are dropped; True when it is fine to go on."""
+    def confirm_discard(self, after_save: Any = None) -> bool:
+        """Ask before unsaved changes are dropped; True when it is fine to go on. Choosing
+        Save saves and then calls ``after_save`` (to finish what was interrupted)."""
         if not self.editor.modified:
             return True
         answer = QMessageBox.question(
@@ -171,8 +179,8 @@ class EditorPanel(ServicePage):
             | QMessageBox.StandardButton.Cancel,
         )
         if answer == QMessageBox.StandardButton.Save:
-            self.save()
-            return False  # the save finishes later; the user closes again
+            self.save(then=after_save)
+            return False  # the save finishes later, then ``after_save`` goes on
         if answer == QMessageBox.StandardButton.Discard:
             self.editor.remove_draft()
             self.editor.stack.setClean()
@@ -185,7 +193,7 @@ class EditorPanel(ServicePage):
             self.sig_closed.emit()
 
     # -- saving ---------------------------------------------------------------------------
-    def save(self) -> Any:
+    def save(self, then: Any = None) -> Any:
         document = self.editor.document()
         actor = self.context.session.require()
         workflow_id = self.editor.workflow_id
@@ -195,7 +203,12 @@ class EditorPanel(ServicePage):
                 return await self.platform.workflows.create(actor, document)
             return await self.platform.workflows.save(actor, workflow_id, document)
 
-        return self.context.tasks.spawn(work(), on_done=self._saved, on_error=self.failed)
+        def done(saved: Any) -> None:
+            self._saved(saved)
+            if callable(then):
+                then()
+
+        return self.context.tasks.spawn(work(), on_done=done, on_error=self.failed)
 
     def _saved(self, saved: Any) -> None:
         self.editor.mark_saved(saved.id, saved.version)

@@ -18,6 +18,7 @@ from PySide6.QtCore import QPoint, QPointF, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence, QPixmapCache, QUndoStack
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -44,6 +45,7 @@ from auterity_desktop.ui.editor.run_tracker import RunTracker
 from auterity_desktop.ui.editor.scene import CLIPBOARD_FORMAT, WorkflowScene
 from auterity_desktop.ui.editor.view import MinimapView, WorkflowView
 from auterity_desktop.ui.widgets.json_tree import JsonTreeView
+from auterity_desktop.ui.widgets.records_table import RecordsTableView
 
 VALIDATE_MS = 200
 AUTOSAVE_MS = 1500
@@ -89,6 +91,7 @@ class WorkflowEditorWidget(QWidget):
         self.quick_add = QuickAddPopup(registry, self)
         self.tracker = RunTracker(self._load_status, self._schedule)
         self.run_output = JsonTreeView()
+        self.run_table = RecordsTableView()
         self.run_input = JsonTreeView()
         self.run_error = QLabel("")
         self.problem_list = QListWidget()
@@ -133,6 +136,7 @@ class WorkflowEditorWidget(QWidget):
 
         run_panel = QTabWidget()
         run_panel.addTab(self.run_output, "Output")
+        run_panel.addTab(self.run_table, "Output table")
         run_panel.addTab(self.run_input, "Input")
         self.run_error.setWordWrap(True)
         self.run_error.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -158,10 +162,6 @@ class WorkflowEditorWidget(QWidget):
         layout.addWidget(self.toolbar)
         layout.addWidget(self.approval_bar)
         layout.addWidget(sides, 1)
-
-    def resizeEvent(self, event: Any) -> None:
-        super().resizeEvent(event)
-        self._place_minimap()
 
     def _place_minimap(self) -> None:
         margin = 12
@@ -298,9 +298,11 @@ class WorkflowEditorWidget(QWidget):
         self.scene.selectionChanged.connect(self._selection_changed)
         self.scene.sig_message.connect(self._scene_message)
         self.scene.sig_node_activated.connect(self._node_activated)
+        self.scene.sig_annotation_activated.connect(self.edit_annotation)
         self.palette.sig_chosen.connect(self._palette_chosen)
         self.quick_add.sig_chosen.connect(self._quick_added)
         self.view.sig_quick_add.connect(self.quick_add_at)
+        self.view.sig_resized.connect(self._place_minimap)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
         self.inspector.sig_edited.connect(self._inspector_edited)
@@ -321,6 +323,16 @@ class WorkflowEditorWidget(QWidget):
 
     def _node_activated(self, _node_id: str) -> None:
         self.rename_selected()
+
+    def edit_annotation(self, annotation_id: str) -> None:
+        """Double-click a note or group frame: edit its text."""
+        annotation = self.model.annotations.get(annotation_id)
+        if annotation is None:
+            return
+        label = "Note:" if annotation.kind == "note" else "Group title:"
+        text, ok = QInputDialog.getMultiLineText(self, "Edit text", label, annotation.text)
+        if ok:
+            self.scene.set_annotation_text(annotation_id, text)
 
     def _palette_chosen(self, type_name: str) -> None:
         self.scene.add_node(type_name, self._centre())
@@ -662,11 +674,13 @@ class WorkflowEditorWidget(QWidget):
         status = self.tracker.status
         info = (status or {}).get("nodes", {}).get(node_id or "")
         if info is None:
+            self.run_table.set_value(None)
             self.run_output.set_value(None, "Select a node to see what it did in the last run")
             self.run_input.set_value(None, "")
             self.run_error.setText("")
             return
         self.run_output.set_value(info.get("output"), "No output")
+        self.run_table.set_value(info.get("output"))
         self.run_input.set_value(info.get("input"), "No input")
         self.run_error.setText(info.get("error") or "No error")
 

@@ -47,6 +47,7 @@ PASTE_OFFSET = 40.0
 class WorkflowScene(QGraphicsScene):
     sig_message = Signal(str)  # why a gesture was refused, or what happened
     sig_node_activated = Signal(str)  # a node was double-clicked
+    sig_annotation_activated = Signal(str)  # a note or group was double-clicked
 
     def __init__(
         self,
@@ -622,6 +623,16 @@ class WorkflowScene(QGraphicsScene):
         return self.paste(payload, text="Duplicate") if payload else []
 
     # -- run and validation overlays ------------------------------------------------------
+    def set_colors(self, colors: dict[str, str]) -> None:
+        """The theme changed: repaint everything in its colours."""
+        self.colors = dict(colors)
+        for item in self.items():
+            item.update()
+        self.overview.mark_dirty()
+        for view in self.views():
+            view.resetCachedContent()
+        self.update()
+
     def set_problems(self, problems: dict[str, list[str]]) -> None:
         for node_id, item in self.node_items.items():
             item.set_problems(problems.get(node_id, []))
@@ -737,7 +748,18 @@ class WorkflowScene(QGraphicsScene):
                 self.sig_node_activated.emit(item.node_id)
                 event.accept()
                 return
+            if isinstance(item, AnnotationItem):
+                self.sig_annotation_activated.emit(item.annotation_id)
+                event.accept()
+                return
         super().mouseDoubleClickEvent(event)
+
+    def set_annotation_text(self, annotation_id: str, text: str) -> None:
+        from auterity_desktop.ui.editor.commands import UpdateAnnotation
+
+        if self.model.annotations[annotation_id].text != text:
+            command = UpdateAnnotation(self.model, annotation_id, {"text": text}, "Edit text")
+            self.stack.push(command)
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         painter.fillRect(rect, QColor(self.colors["window"]))

@@ -23,9 +23,9 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from auterity_desktop.ui.editor.colors import category_color
+from auterity_desktop.ui.editor.palette import NODE_TYPE_MIME
 from auterity_desktop.ui.editor.scene import WorkflowScene
 
-NODE_TYPE_MIME = "application/x-auterity-node-type"
 MIN_ZOOM, MAX_ZOOM = 0.1, 3.0
 
 
@@ -33,6 +33,7 @@ class WorkflowView(QGraphicsView):
     sig_zoom_changed = Signal(float)
     sig_quick_add = Signal(QPoint, QPointF)  # global position, scene position
     sig_viewport_moved = Signal()
+    sig_resized = Signal()
 
     def __init__(self, scene: WorkflowScene, parent: QWidget | None = None) -> None:
         super().__init__(scene, parent)
@@ -56,6 +57,10 @@ class WorkflowView(QGraphicsView):
 
     def _scrolled(self, _value: int) -> None:
         self.sig_viewport_moved.emit()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self.sig_resized.emit()
 
     @property
     def workflow_scene(self) -> WorkflowScene:

@@ -368,6 +368,13 @@ class WorkflowsPage(ServicePage):
         else:
             select()
 
+    def confirm_close(self, retry: Any) -> bool:
+        """The window is closing: unsaved editor work is saved (then ``retry``), dropped,
+        or the close is cancelled."""
+        if self.editor_panel is None:
+            return True
+        return bool(self.editor_panel.confirm_discard(after_save=retry))
+
     def close_editor(self) -> None:
         self.pages.setCurrentWidget(self.list_page)
         self.refresh()

@@ -94,3 +94,36 @@ def test_edit_save_new_version_and_unsaved_prompt(make_app: Any, monkeypatch: An
     assert page.pages.currentWidget() is page.list_page
     assert len(asked) == 2 and "Save the changes" in asked[0]
     assert not app.crash.dialogs
+
+
+def test_closing_the_window_with_unsaved_work_asks_and_saves(
+    make_app: Any, monkeypatch: Any
+) -> None:
+    app, panel, workflow_id = open_in_editor(make_app)
+    panel.editor.scene.add_annotation("note", QPointF(0, 300), "Ask Maria")
+    answers = [QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save]
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a, **_k: answers.pop(0))
+    assert not app.window.close()  # Cancel: the window stays, the work too
+    assert app.window.isVisible() and panel.editor.modified
+    retried: list[bool] = []
+    page = app.window.show_page("workflows")
+    assert not page.confirm_close(lambda: retried.append(True))  # Save: held back…
+    app.until(lambda: bool(retried))  # …until saved, then the close goes on
+    stored = app.run(app.bridge.platform.workflows.load(workflow_id))
+    assert [a.text for a in stored.document.annotations] == ["Ask Maria"]
+    assert page.confirm_close(lambda: None)  # nothing unsaved: closes at once
+
+
+def test_help_lists_window_and_editor_shortcuts(make_app: Any) -> None:
+    app, _panel, _ = open_in_editor(make_app)
+    dialog = app.window.show_shortcuts()
+    rows = {dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())}
+    assert "Keyboard shortcuts" in rows and "Editor: Tidy up" in rows
+    dialog.close()
+
+
+def test_the_canvas_follows_the_theme(make_app: Any) -> None:
+    app, panel, _ = open_in_editor(make_app)
+    app.theme.set_mode("dark")
+    assert panel.editor.scene.colors == app.theme.colors
+    assert panel.editor.scene.colors["window"] != panel.editor.scene.colors.get("light", "")

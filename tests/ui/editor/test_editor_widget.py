@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt
-from PySide6.QtGui import QDropEvent, QGuiApplication
+from PySide6.QtGui import QDropEvent, QGuiApplication, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -18,6 +18,7 @@ from auterity_desktop.services.workflows.builtin_nodes import builtin_registry
 from auterity_desktop.services.workflows.document import parse_document
 from auterity_desktop.ui.editor.editor_widget import CLIPBOARD_MIME, WorkflowEditorWidget
 from auterity_desktop.ui.editor.palette import NODE_TYPE_MIME
+from auterity_desktop.ui.widgets.records_table import RecordsTableView
 
 REGISTRY = builtin_registry()
 DOC = {
@@ -215,3 +216,63 @@ def test_paints_at_every_level_of_detail(qtbot: Any, tmp_path: Path, zoom: float
     assert not editor.view.grab().isNull()
     assert not editor.minimap.grab().isNull()
     QTest.mouseClick(editor.minimap, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
+
+
+def test_double_click_a_note_edits_its_text(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    editor = make(qtbot, tmp_path)
+    note = editor.scene.add_annotation("note", QPointF(0, 300), "Call within 2 h")
+    monkeypatch.setattr(
+        "auterity_desktop.ui.editor.editor_widget.QInputDialog.getMultiLineText",
+        lambda *_a: ("Call within 1 h", True),
+    )
+    centre = editor.scene.annotation_items[note].sceneBoundingRect().center()
+    point = editor.view.mapFromScene(centre)
+    QTest.mouseDClick(editor.view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert editor.model.annotations[note].text == "Call within 1 h"
+    key(editor, "Ctrl+Z")
+    assert editor.model.annotations[note].text == "Call within 2 h"
+
+
+def test_pan_with_middle_drag_and_space_drag_and_zoom_with_the_wheel(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    from tests.ui.editor.gestures import drag
+
+    editor = make(qtbot, tmp_path)
+    editor.view.set_zoom(1.0, QPointF(300, 40))
+    view = editor.view
+
+    def centre() -> QPointF:
+        return view.mapToScene(view.viewport().rect().center())
+
+    before = centre()
+    drag(view, QPointF(300, 600), QPointF(200, 500), button=Qt.MouseButton.MiddleButton)
+    moved = centre()
+    assert (round(moved.x() - before.x()), round(moved.y() - before.y())) == (100, 100)
+    assert editor.model.to_document() == parse_document(DOC)  # panning edits nothing
+    view.setFocus()
+    QTest.keyPress(view, Qt.Key.Key_Space)
+    drag(view, QPointF(350, 30), QPointF(250, 30))  # over a node: still pans, no move
+    QTest.keyRelease(view, Qt.Key.Key_Space)
+    assert round(centre().x() - moved.x()) == 100
+    assert editor.model.nodes["s"].position.x == 300
+    zoom = view.zoom()
+    wheel = QWheelEvent(
+        QPointF(400, 300), QPointF(400, 300), QPoint(0, 0), QPoint(0, 120),
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )  # fmt: skip
+    QApplication.sendEvent(view.viewport(), wheel)
+    assert view.zoom() > zoom
+
+
+def test_output_table_shows_records_as_rows(qtbot: Any) -> None:
+    table = RecordsTableView()
+    qtbot.addWidget(table)
+    table.set_value({"main": [{"vin": "V1", "price": 31900}, {"vin": "V2", "gap": 0.1}]})
+    assert table.model_.columnCount() == 3 and table.model_.rowCount() == 2
+    assert [table.cell_text(1, c) for c in range(3)] == ["V2", "", "0.1"]
+    table.set_value({"true": {"score": 91}})
+    assert table.model_.rowCount() == 1 and table.cell_text(0, 0) == "91"

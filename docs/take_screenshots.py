@@ -1,0 +1,155 @@
+"""Screenshots for the README and the guide, taken from the real application.
+
+Each scene starts the application on a fresh data folder, drives it as a user would
+(sign in, import a sample, run it against a local stand-in back office) and grabs the
+screen. Run it under Xvfb with a keyring session, from the repository root:
+
+    xvfb-run -a -s "-screen 0 1366x850x24" \\
+        bash tests/keyring_session.sh .venv/bin/python docs/take_screenshots.py [NAME ...]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+IMAGES = ROOT / "docs" / "images"
+PASSWORD = "Correct-Horse-42!"
+
+
+async def until(predicate: Callable[[], Any], within: float = 20.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not predicate():
+        if loop.time() > deadline:
+            raise TimeoutError("the application did not get there in time")
+        await asyncio.sleep(0.05)
+
+
+async def sign_in(window: Any) -> Any:
+    await until(lambda: window.login_dialog is not None)
+    dialog = window.login_dialog
+    dialog.username.setText("maria")
+    dialog.password.setText(PASSWORD)
+    dialog.confirm.setText(PASSWORD)
+    dialog.submit()
+    await until(lambda: window.session.signed_in)
+    return window.session.principal
+
+
+async def editor(window: Any) -> None:
+    """The lead follow-up sample in the editor after a run: states, counts, a preview."""
+    from auterity_desktop.services.workflows.samples import sample_file
+    from tests.services.workflows.dealership_server import dealership_server
+
+    me = await sign_in(window)
+    platform = window.bridge.platform
+    saved = await platform.workflows.import_file(me, sample_file("lead_follow_up"))
+    page = window.show_page("workflows")
+    page.open_editor(saved.id)
+    panel = page.editor()
+    await until(lambda: panel.editor.workflow_id == saved.id)
+    with dealership_server() as dealer:
+        run_id = await platform.engine.execute_workflow(me, saved.id, {"crm_url": dealer.url})
+        await platform.engine.wait(run_id)
+    panel.editor.follow_run(run_id)
+    await until(lambda: panel.editor.tracker.status is not None)
+    panel.editor.view.fit_all()
+    panel.editor.scene.select(["hot"])
+    await asyncio.sleep(0.5)
+
+
+async def editor_approval(window: Any) -> None:
+    """A run parked on a manager's approval, answered from the canvas."""
+    me = await sign_in(window)
+    platform = window.bridge.platform
+
+    def at(x: float, y: float) -> dict[str, float]:
+        return {"x": x, "y": y}
+
+    document = {
+        "name": "Trade-in offer",
+        "nodes": [
+            {"id": "t", "type": "manual_trigger", "name": "Appraisal in", "position": at(0, 60)},
+            {"id": "s", "type": "set_fields", "name": "Price the offer", "position": at(280, 60),
+             "params": {"fields": {"vehicle": "2019 RAV4", "offer": 18400}}},
+            {"id": "a", "type": "approval", "name": "Used-car manager", "position": at(560, 60),
+             "params": {"message": "Offer $18,400 for the 2019 RAV4 trade-in?"}},
+            {"id": "o", "type": "log", "name": "Send offer", "position": at(840, 0)},
+            {"id": "r", "type": "log", "name": "Ask for a re-appraisal", "position": at(840, 140)},
+        ],
+        "edges": [
+            {"id": "e1", "source": "t", "target": "s"},
+            {"id": "e2", "source": "s", "target": "a"},
+            {"id": "e3", "source": "a", "source_port": "approved", "target": "o"},
+            {"id": "e4", "source": "a", "source_port": "rejected", "target": "r"},
+        ],
+        "annotations": [
+            {"id": "note", "kind": "note", "text": "Offers above book value need the manager.",
+             "position": {"x": 280, "y": 220}, "size": {"width": 240, "height": 80}},
+        ],
+    }  # fmt: skip
+    saved = await platform.workflows.create(me, document)
+    page = window.show_page("workflows")
+    page.open_editor(saved.id)
+    panel = page.editor()
+    await until(lambda: panel.editor.workflow_id == saved.id)
+    panel.run()
+    await until(lambda: panel.editor.approval_bar.isVisible())
+    panel.editor.view.fit_all()
+    panel.editor.scene.select(["s"])
+    await asyncio.sleep(0.5)
+
+
+SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
+    "editor": editor,
+    "editor-approval": editor_approval,
+}
+
+
+def take(name: str) -> None:
+    """One scene in this process: the application, the scenario, the grab."""
+    from PySide6.QtGui import QGuiApplication
+
+    from auterity_desktop.ui.app import run_gui
+
+    def shown(window: Any) -> None:
+        window.resize(1366, 850)
+        window.move(0, 0)
+
+        async def scene() -> None:
+            try:
+                await SCENES[name](window)
+                QGuiApplication.primaryScreen().grabWindow(0).save(str(IMAGES / f"{name}.png"))
+                print(f"wrote docs/images/{name}.png")
+            finally:
+                window.close()
+
+        running.append(asyncio.ensure_future(scene()))
+
+    running: list[asyncio.Future[None]] = []
+    run_gui(on_shown=shown)
+
+
+def main(names: list[str]) -> int:
+    if len(names) == 1 and os.environ.get("AUTERITY_DATA_DIR"):
+        take(names[0])
+        return 0
+    failed = 0
+    for name in names or list(SCENES):
+        with tempfile.TemporaryDirectory() as data:  # every scene starts like a new user
+            env = {**os.environ, "AUTERITY_DATA_DIR": data, "PYTHONPATH": str(ROOT)}
+            done = subprocess.run([sys.executable, __file__, name], env=env, cwd=ROOT)
+            failed += done.returncode != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

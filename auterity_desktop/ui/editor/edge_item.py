@@ -26,12 +26,48 @@ def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
     return path
 
 
+class EdgeGrid:
+    """Wires bucketed by the cells of a coarse grid they pass over, so a frame looks only
+    at the wires near the visible area — not at every wire of a large workflow."""
+
+    CELL = 1024.0
+
+    def __init__(self) -> None:
+        self._cells: dict[tuple[int, int], set[EdgeItem]] = {}
+        self._where: dict[EdgeItem, list[tuple[int, int]]] = {}
+
+    def _cells_of(self, rect: QRectF) -> list[tuple[int, int]]:
+        left, top = int(rect.left() // self.CELL), int(rect.top() // self.CELL)
+        right, bottom = int(rect.right() // self.CELL), int(rect.bottom() // self.CELL)
+        return [(x, y) for x in range(left, right + 1) for y in range(top, bottom + 1)]
+
+    def place(self, edge: EdgeItem, rect: QRectF) -> None:
+        self.remove(edge)
+        cells = self._cells_of(rect)
+        self._where[edge] = cells
+        for cell in cells:
+            self._cells.setdefault(cell, set()).add(edge)
+
+    def remove(self, edge: EdgeItem) -> None:
+        for cell in self._where.pop(edge, []):
+            bucket = self._cells.get(cell)
+            if bucket is not None:
+                bucket.discard(edge)
+
+    def near(self, rect: QRectF) -> set[EdgeItem]:
+        found: set[EdgeItem] = set()
+        for cell in self._cells_of(rect):
+            found |= self._cells.get(cell, set())
+        return found
+
+
 class EdgeLayerItem(QGraphicsItem):
     """Paints every wire of the scene."""
 
     def __init__(self) -> None:
         super().__init__()
         self.edges: set[EdgeItem] = set()
+        self.grid = EdgeGrid()
         self.setZValue(1)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)
@@ -46,7 +82,7 @@ class EdgeLayerItem(QGraphicsItem):
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
         exposed = option.exposedRect  # type: ignore[attr-defined]
-        visible = [e for e in self.edges if e.bounds.intersects(exposed)]
+        visible = [e for e in self.grid.near(exposed) if e.bounds.intersects(exposed)]
         lod = option.levelOfDetailFromTransform(painter.worldTransform())  # type: ignore[attr-defined]
         # Smooth wires cost ~50 µs each; past a few dozen on screen, crisp frames matter more.
         smooth = lod > 0.5 and len(visible) <= SMOOTH_WIRES_UP_TO
@@ -96,6 +132,7 @@ class EdgeItem(QGraphicsPathItem):
         self.source.node.edges.discard(self)
         self.target.node.edges.discard(self)
         self.layer.edges.discard(self)
+        self.layer.grid.remove(self)
         self.layer.update(self.bounds)
 
     @property
@@ -108,6 +145,7 @@ class EdgeItem(QGraphicsPathItem):
         path = wire_path(self.source.anchor(), self.target.anchor())
         self.setPath(path)
         self.bounds = path.controlPointRect().adjusted(-4, -4, 4, 4)
+        self.layer.grid.place(self, self.bounds)
         self.layer.update(self.bounds if old is None else self.bounds.united(old))
 
     def set_count(self, count: int | None) -> None:

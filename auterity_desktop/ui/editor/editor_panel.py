@@ -90,6 +90,7 @@ class EditorPanel(ServicePage):
         menu.clear()
         for text, keys, slot in (
             ("&New workflow", "Ctrl+N", self.new_workflow),
+            ("&Open…", "Ctrl+Shift+O", self.choose_workflow),
             ("&Save", "Ctrl+S", self.save),
             ("Save &as…", "Ctrl+Shift+S", self.save_as),
             ("&Import file…", "Ctrl+O", self.import_file),
@@ -124,6 +125,22 @@ class EditorPanel(ServicePage):
         self.settings.setValue(RECENT_KEY, [f"{w}\t{n}" for w, n in pairs[:RECENT_SIZE]])
 
     # -- opening and closing --------------------------------------------------------------
+    def choose_workflow(self) -> Any:
+        """File ▸ Open…: pick a saved workflow by name."""
+        actor = self.context.session.require()
+
+        def chosen(rows: list[Any]) -> None:
+            if not rows:
+                self.show_message("There are no saved workflows yet.")
+                return
+            labels = [f"{r.name}  (v{r.version})" for r in rows]
+            label, ok = QInputDialog.getItem(self, "Open a workflow", "Workflow:", labels, 0, False)
+            if ok and label in labels:
+                self.open_workflow(rows[labels.index(label)].id)
+
+        work = self.platform.workflows.list_workflows(actor)
+        return self.context.tasks.spawn(work, on_done=chosen, on_error=self.failed)
+
     def open_workflow(self, workflow_id: str, version: int | None = None) -> Any:
         if not self.confirm_discard():
             return None

@@ -14,7 +14,7 @@ from PySide6.QtTest import QTest
 from auterity_desktop.services.workflows.builtin_nodes import builtin_registry
 from auterity_desktop.services.workflows.document import parse_document
 from auterity_desktop.services.workflows.editable import EditableWorkflow
-from auterity_desktop.ui.editor.commands import MoveItems
+from auterity_desktop.ui.editor.commands import MoveItems, RemoveItems
 from auterity_desktop.ui.editor.node_item import NodeItem
 from auterity_desktop.ui.editor.scene import WorkflowScene
 from auterity_desktop.ui.editor.view import MinimapView, WorkflowView
@@ -212,3 +212,27 @@ def test_problem_badges_and_run_states_paint_on_nodes(canvas: Canvas) -> None:
     assert canvas.scene.edge_items["e1"].count == 3
     image = canvas.view.grab()  # paints every item at full detail without errors
     assert not image.isNull()
+
+
+def test_wires_are_found_near_the_visible_area_only(canvas: Canvas) -> None:
+    grid = canvas.scene.edge_layer.grid
+    wire = canvas.scene.edge_items["e1"]
+    assert wire in grid.near(QRectF(0, 0, 300, 100))
+    assert wire not in grid.near(QRectF(20_000, 20_000, 500, 500))
+    canvas.stack.push(MoveItems(canvas.model, {"t": (20_000.0, 20_000.0)}))
+    assert wire in grid.near(QRectF(20_000, 20_000, 500, 500))  # followed its node
+    canvas.stack.push(RemoveItems(canvas.model, "remove", edge_ids=["e1"]))
+    assert wire not in grid.near(QRectF(20_000, 20_000, 500, 500))
+
+
+def test_double_click_on_empty_canvas_opens_quick_add(canvas: Canvas) -> None:
+    asked: list[QPointF] = []
+    canvas.view.sig_quick_add.connect(lambda _global, scene_pos: asked.append(scene_pos))
+    point = canvas.view.mapFromScene(QPointF(100, 500))
+    QTest.mouseDClick(canvas.view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert len(asked) == 1 and abs(asked[0].y() - 500) < 2
+    QTest.mouseDClick(
+        canvas.view.viewport(), Qt.MouseButton.LeftButton,
+        pos=canvas.view.mapFromScene(canvas.node_centre("s")),
+    )  # fmt: skip
+    assert len(asked) == 1  # on a node it renames instead

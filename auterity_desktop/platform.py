@@ -32,6 +32,7 @@ from auterity_desktop.core.secret_store import SecretStore
 from auterity_desktop.core.service import Health, HealthState
 from auterity_desktop.services.compliance.audit_trail import AuditTrail
 from auterity_desktop.services.compliance.engine import ComplianceEngine
+from auterity_desktop.services.integrations.controller import IntegrationController
 from auterity_desktop.services.security.service import SecurityService
 from auterity_desktop.services.security.threat_detection import ThreatPolicy
 from auterity_desktop.services.workflows.builtin_nodes import builtin_registry
@@ -96,6 +97,17 @@ class Platform:
             approval_check_interval=60.0 if background else 0,
         )
         self.scheduler = Scheduler(self.database, self.workflows, self.engine, autostart=background)
+        self.integrations = IntegrationController(
+            self.database,
+            self.audit,
+            self.security.authz,
+            self.secrets,
+            self.events,
+            self.metrics,
+            max_connections=settings.max_connections,
+            health_interval=300.0 if background else 0,
+        )
+        self.engine.services["integrations"] = self.integrations
         self.started_at: float | None = None
         self._register_services()
 
@@ -117,6 +129,7 @@ class Platform:
             self.workflows,
             self.engine,
             self.scheduler,
+            self.integrations,
         ):
             self.registry.register(service)
         self.metrics.describe(

@@ -24,4 +24,5 @@ EXPECTED_SERVICES = [
     "workflows",
     "engine",
     "scheduler",
+    "integrations",
 ]

@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "auterity_desktop.services.security.models",
     "auterity_desktop.services.compliance.models",
     "auterity_desktop.services.workflows.models",
+    "auterity_desktop.services.integrations.models",
 )
 
 

@@ -260,4 +260,6 @@ BUILTIN_TYPES = (
 
 
 def builtin_registry() -> NodeRegistry:
-    return NodeRegistry(BUILTIN_TYPES)
+    from auterity_desktop.services.workflows.integration_nodes import INTEGRATION_TYPES
+
+    return NodeRegistry((*BUILTIN_TYPES, *INTEGRATION_TYPES))

@@ -100,6 +100,7 @@ class WorkflowEngine(RunLoop, BaseService):
         self.writer = StateWriter(database)
         self._graphs: dict[tuple[str, int], RunGraph] = {}
         self._maintenance: list[asyncio.Task[None]] = []
+        self.services: dict[str, Any] = {}  # other services nodes use, e.g. "integrations"
         self.owner = make_owner()
         self.interrupted: list[str] = []  # runs found cut off by a crash at start-up
 

@@ -11,28 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from auterity_desktop.core.errors import ErrorCode, ServiceError
+from auterity_desktop.services.workflows.integration_nodes import INTEGRATION_EXECUTORS
+from auterity_desktop.services.workflows.node_context import Executor, NodeContext
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class NodeContext:
-    run_id: str
-    node_id: str
-    node_name: str
-    params: dict[str, Any]
-    input: Any
-    run_params: Mapping[str, Any]
-    outputs_by_name: Mapping[str, Any] = field(default_factory=dict)
-    http: Any = None  # the engine's shared httpx.AsyncClient
-
-
-Executor = Callable[[NodeContext], Awaitable[dict[str, Any]]]
 
 
 async def _trigger(ctx: NodeContext) -> dict[str, Any]:
@@ -214,3 +200,5 @@ EXECUTORS: dict[str, Executor] = {
     "error_handler": _error_handler,
     "http_request": _http_request,
 }
+
+EXECUTORS.update(INTEGRATION_EXECUTORS)

@@ -23,9 +23,10 @@ from auterity_desktop.core.events import EventBus
 from auterity_desktop.core.metrics import MetricsCollector
 from auterity_desktop.services.workflows import flow_control
 from auterity_desktop.services.workflows.document import WorkflowEdge, WorkflowNode
-from auterity_desktop.services.workflows.executors import EXECUTORS, NodeContext
+from auterity_desktop.services.workflows.executors import EXECUTORS
 from auterity_desktop.services.workflows.expressions import ExpressionError, render
 from auterity_desktop.services.workflows.models import NodeRunRow, RunRow
+from auterity_desktop.services.workflows.node_context import NodeContext
 from auterity_desktop.services.workflows.registry import ERROR_PORT, NodeRegistry
 from auterity_desktop.services.workflows.run_state import (
     NODE_FINISHED,
@@ -92,6 +93,7 @@ class RunLoop:
     owner: str
     _slots: asyncio.Semaphore | None
     _http: Any
+    services: dict[str, Any]
 
     async def _claim(self, run_id: str) -> bool:
         raise NotImplementedError
@@ -445,7 +447,14 @@ class RunLoop:
                     async with asyncio.timeout(limit):
                         return await control(self._engine, run, node, params, value, states, item)
                 ctx = NodeContext(
-                    run.id, node.id, node.name, params, value, run.params, http=self._http
+                    run.id,
+                    node.id,
+                    node.name,
+                    params,
+                    value,
+                    run.params,
+                    http=self._http,
+                    services=self.services,
                 )
                 async with self._slots:
                     async with asyncio.timeout(node.timeout):

@@ -16,6 +16,7 @@ from auterity_desktop.services.workflows import executors
 from auterity_desktop.services.workflows.builtin_nodes import builtin_registry
 from auterity_desktop.services.workflows.engine import WorkflowEngine
 from auterity_desktop.services.workflows.models import RunRow
+from auterity_desktop.services.workflows.node_context import NodeContext
 from auterity_desktop.services.workflows.registry import NodeType, ParamSpec, PortSpec
 from auterity_desktop.services.workflows.store import WorkflowStore
 from tests.services.conftest import Stack
@@ -23,7 +24,7 @@ from tests.services.conftest import Stack
 CALLS: dict[str, int] = {}
 
 
-async def _flaky(ctx: executors.NodeContext) -> dict[str, Any]:
+async def _flaky(ctx: NodeContext) -> dict[str, Any]:
     CALLS[ctx.node_id] = CALLS.get(ctx.node_id, 0) + 1
     if CALLS[ctx.node_id] <= int(ctx.params.get("fail_times", 0)):
         raise ConnectionError(f"attempt {CALLS[ctx.node_id]} failed")
@@ -33,7 +34,7 @@ async def _flaky(ctx: executors.NodeContext) -> dict[str, Any]:
 PROBE: dict[str, Any] = {"now": 0, "peak": 0, "seen": []}
 
 
-async def _probe(ctx: executors.NodeContext) -> dict[str, Any]:
+async def _probe(ctx: NodeContext) -> dict[str, Any]:
     PROBE["now"] += 1
     PROBE["peak"] = max(PROBE["peak"], PROBE["now"])
     PROBE["seen"].append(ctx.input)

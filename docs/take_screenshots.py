@@ -108,9 +108,88 @@ async def editor_approval(window: Any) -> None:
     await asyncio.sleep(0.5)
 
 
+async def _integrations(window: Any) -> Any:
+    """A dealership's connections in every state, then the Integrations page."""
+    from tests.services.workflows.local_http import local_http_server
+
+    me = await sign_in(window)
+    api = window.bridge.platform.integrations
+
+    async def add(name: str, kind: str, **fields: Any) -> str:
+        info = await api.establish_connection(me, {"name": name, "kind": kind, **fields})
+        return str(info.id)
+
+    with local_http_server() as url:
+        vin = "/vehicles/1HGCM82633A004352"
+        inventory = await add(
+            "Inventory API",
+            "rest",
+            base_url=url,
+            auth="api_key",
+            api_key="inv-4f2a",
+            health_path=vin,
+        )
+        dms = await add(
+            "Main DMS",
+            "dms",
+            product="DealerSocket",
+            base_url=url,
+            auth="bearer",
+            token="dms-token",
+            health_path=vin,
+        )
+        crm = await add("Lead CRM", "rest", base_url=url, health_path="/crm/health")
+        await add(
+            "Service desk mail",
+            "email",
+            host="smtp.dealer.example",
+            from_address="Service Desk <service@dealer.example>",
+            username="service",
+            password="mail-pass",
+        )
+        parts = await add("Parts supplier", "rest", base_url="http://127.0.0.1:9", timeout=2)
+        await add("Website leads", "webhook", path="leads/new", signing_secret="whsec")
+        for integration_id in (inventory, dms, crm):
+            await api.test_connection(me, integration_id)
+        for _ in range(5):  # repeated failures open its circuit breaker
+            await api.test_connection(me, parts)
+    page = window.show_page("integrations")
+    await until(lambda: page.model.rowCount() == 6)
+    page.select(parts)
+    return page
+
+
+async def integrations(window: Any) -> None:
+    await _integrations(window)
+    await asyncio.sleep(0.5)
+
+
+async def integrations_wizard(window: Any) -> None:
+    """The wizard's form for a REST API, tested before saving."""
+    from tests.services.workflows.local_http import local_http_server
+
+    page = await _integrations(window)
+    dialog = page.new_integration()
+    dialog.move(360, 90)
+    dialog.chooser.select_kind("rest")
+    dialog.next_step()
+    dialog.name.setText("Used-car pricing")
+    auth = dialog.editors["auth"].combo
+    auth.setCurrentIndex(auth.findData("api_key"))
+    dialog.editors["api_key"].edit.setText("price-key-7781")
+    with local_http_server() as url:
+        dialog.editors["base_url"].edit.setText(url)
+        dialog.editors["health_path"].edit.setText("/vehicles/1HGCM82633A004352")
+        task = dialog.test_connection()
+        await until(lambda: task is not None and task.done())
+    await asyncio.sleep(0.5)
+
+
 SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
     "editor": editor,
     "editor-approval": editor_approval,
+    "integrations": integrations,
+    "integrations-wizard": integrations_wizard,
 }
 
 

@@ -322,7 +322,8 @@ class IntegrationController(BaseService):
             row.config = with_defaults(spec, {k: v for k, v in config.items() if v is not None})
             row.secret_refs = sorted(secret_ref(row.id, f) for f in kept)
             row.updated_at = self.clock()
-            row.last_status = "never_tested"
+            if set(plain) - {"name"} or new_secrets or stale:  # a rename tests nothing anew
+                row.last_status = "never_tested"
             info = self._info(row)
         await self._drop_client(integration_id)
         await self.audit.record(
@@ -501,7 +502,7 @@ class IntegrationController(BaseService):
             row.last_status = result.status
             row.last_checked_at = self.clock()
             row.last_latency = result.latency
-            row.last_error = None if result.ok else result.message
+            row.last_error = None if result.status == "healthy" else result.message
         self._publish("integration_checked", info.id)
         return result
 

@@ -32,7 +32,8 @@ PAGES: tuple[PageSpec, ...] = (
              "auterity_desktop.ui.pages.runs_page:RunsPage", "runs:read"),
     PageSpec("integrations", "Integrations", "integrations",
              "Connections to DMS, CRM, databases, e-mail and web APIs; secrets stay in the "
-             "system keyring.", permission="integrations:read"),
+             "system keyring.", "auterity_desktop.ui.pages.integrations_page:IntegrationsPage",
+             "integrations:read"),
     PageSpec("messages", "Messages", "messages",
              "Topics, subscriptions and the dead-letter queue of the message queue.",
              permission="messages:read"),

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from pytestqt.qtbot import QtBot
 
-from auterity_desktop.services.workflows.builtin_nodes import BUILTIN_TYPES, builtin_registry
+from auterity_desktop.services.workflows.builtin_nodes import builtin_registry
 from auterity_desktop.services.workflows.registry import NodeRegistry, NodeType
 from auterity_desktop.ui.editor.palette import (
     FAVOURITES_GROUP,
@@ -138,7 +138,7 @@ def test_no_match_says_so_and_clearing_restores_folding(qtbot: QtBot) -> None:
     palette.set_filter("")
     assert palette.empty.isHidden()
     assert not palette.tree.isHidden()
-    assert len(palette.visible_types()) == len(BUILTIN_TYPES)
+    assert len(palette.visible_types()) == len(builtin_registry().all())
     assert not flow.isExpanded()  # the user's folding is back
 
 
@@ -299,7 +299,7 @@ def test_quick_add_types_and_enter_chooses(qtbot: QtBot, popup: QuickAddPopup) -
     scene_pos = QPointF(120.5, -40.0)
     popup.open_at(QPoint(200, 150), scene_pos)
     assert popup.isVisible()
-    assert popup.model.rowCount() == len(BUILTIN_TYPES)
+    assert popup.model.rowCount() == len(builtin_registry().all())
     qtbot.keyClicks(popup.search, "cond")
     assert popup.current_type() == "condition"
     with qtbot.waitSignal(popup.sig_chosen) as chosen:
@@ -335,7 +335,7 @@ def test_quick_add_arrows_move_and_reopening_resets(qtbot: QtBot, popup: QuickAd
 
     popup.open_at(QPoint(10, 10), QPointF(7, 7))
     assert popup.search.text() == ""
-    assert popup.model.rowCount() == len(BUILTIN_TYPES)
+    assert popup.model.rowCount() == len(builtin_registry().all())
 
 
 def test_quick_add_no_match(qtbot: QtBot, popup: QuickAddPopup) -> None:
@@ -407,13 +407,13 @@ def test_ranking_favourites_first_among_equals() -> None:
 
 
 def test_ranking_words_and_type_names() -> None:
-    builtin = list(BUILTIN_TYPES)
+    builtin = builtin_registry().all()
     assert ranked("cond", builtin)[0] == "condition"  # its title is "If"
     assert ranked("sub work", builtin)[0] == "sub_workflow"  # "Sub-workflow"
     assert ranked("subworkflow", builtin)[0] == "sub_workflow"
     assert ranked("http req", builtin) == ["http_request"]
     assert ranked("approval", builtin)[0] == "approval"  # "Human approval": a word start
-    assert ranked("", builtin)[0] == "delay"  # everything, by title
+    assert ranked("", builtin)[0] == "integration_request"  # all by title: "Call integration"
     assert ranked("", builtin, ("log",))[0] == "log"
 
 

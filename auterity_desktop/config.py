@@ -116,7 +116,7 @@ class Settings(BaseSettings):
         1000,
         "MESSAGE_QUEUE_SIZE",
         "an integer from 1 to 10000000",
-        "Messages a topic may hold before publishers are refused.",
+        "Messages each queue may hold before publishers are refused (or the oldest dropped).",
         ge=1,
         le=10_000_000,
     )

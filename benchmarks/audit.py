@@ -13,6 +13,10 @@ On a fresh SQLite database in a temporary folder:
 
 from __future__ import annotations
 
+import _unshadow  # noqa: F401 - must come first, see its docstring
+
+# isort: split
+
 import argparse
 import asyncio
 import hashlib

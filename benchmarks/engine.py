@@ -12,6 +12,10 @@
 
 from __future__ import annotations
 
+import _unshadow  # noqa: F401 - must come first, see its docstring
+
+# isort: split
+
 import argparse
 import asyncio
 import tempfile

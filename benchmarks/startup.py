@@ -11,6 +11,10 @@ their ratio; exits 1 when the ratio exceeds the target.
 
 from __future__ import annotations
 
+import _unshadow  # noqa: F401 - must come first, see its docstring
+
+# isort: split
+
 import argparse
 import os
 import statistics

@@ -23,8 +23,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import event, insert, select, text
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -175,6 +175,26 @@ class Database(BaseService):
             return Health(HealthState.DOWN, self._connection_error(exc).message)
         latency = time.perf_counter() - started
         return Health(HealthState.OK, self.description, {"latency_seconds": latency})
+
+    @property
+    def write_lock(self) -> asyncio.Lock:
+        """The in-process queue of SQLite writers that ``begin`` joins; writers with a
+        connection of their own (see ``thread_engine``) hold it while they write."""
+        return self._write_lock
+
+    def thread_engine(self) -> Engine | None:
+        """A synchronous engine on the same SQLite file with the same settings, for batched
+        work run in one worker thread (through the async driver every statement crosses
+        threads, which dominates small statements). ``None`` for PostgreSQL and in-memory
+        SQLite, which such callers reach through ``begin`` and ``run_sync`` instead."""
+        if self.dialect != "sqlite" or self.url.database in (None, "", ":memory:"):
+            return None
+        engine = create_engine(
+            self.url.set(drivername="sqlite"),
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
 
     # -- sessions ---------------------------------------------------------------------
     @asynccontextmanager

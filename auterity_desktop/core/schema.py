@@ -13,6 +13,7 @@ MODEL_MODULES = (
     "auterity_desktop.services.compliance.models",
     "auterity_desktop.services.workflows.models",
     "auterity_desktop.services.integrations.models",
+    "auterity_desktop.services.messaging.models",
 )
 
 

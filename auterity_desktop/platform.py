@@ -33,10 +33,12 @@ from auterity_desktop.core.service import Health, HealthState
 from auterity_desktop.services.compliance.audit_trail import AuditTrail
 from auterity_desktop.services.compliance.engine import ComplianceEngine
 from auterity_desktop.services.integrations.controller import IntegrationController
+from auterity_desktop.services.messaging.queue import MessageQueue
 from auterity_desktop.services.security.service import SecurityService
 from auterity_desktop.services.security.threat_detection import ThreatPolicy
 from auterity_desktop.services.workflows.builtin_nodes import builtin_registry
 from auterity_desktop.services.workflows.engine import WorkflowEngine
+from auterity_desktop.services.workflows.message_triggers import MessageTriggers
 from auterity_desktop.services.workflows.scheduler import Scheduler
 from auterity_desktop.services.workflows.store import WorkflowStore
 
@@ -108,6 +110,19 @@ class Platform:
             health_interval=300.0 if background else 0,
         )
         self.engine.services["integrations"] = self.integrations
+        self.messages = MessageQueue(
+            self.database,
+            self.audit,
+            self.security.authz,
+            self.events,
+            self.metrics,
+            max_length=settings.message_queue_size,
+            sweep_interval=5.0 if background else 0,
+        )
+        self.engine.services["messages"] = self.messages
+        self.message_triggers = MessageTriggers(
+            self.workflows, self.engine, self.messages, self.events, enabled=background
+        )
         self.started_at: float | None = None
         self._register_services()
 
@@ -130,6 +145,8 @@ class Platform:
             self.engine,
             self.scheduler,
             self.integrations,
+            self.messages,
+            self.message_triggers,
         ):
             self.registry.register(service)
         self.metrics.describe(

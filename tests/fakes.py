@@ -25,4 +25,6 @@ EXPECTED_SERVICES = [
     "engine",
     "scheduler",
     "integrations",
+    "messages",
+    "message_triggers",
 ]

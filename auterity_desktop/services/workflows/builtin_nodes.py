@@ -261,5 +261,6 @@ BUILTIN_TYPES = (
 
 def builtin_registry() -> NodeRegistry:
     from auterity_desktop.services.workflows.integration_nodes import INTEGRATION_TYPES
+    from auterity_desktop.services.workflows.message_nodes import MESSAGE_TYPES
 
-    return NodeRegistry((*BUILTIN_TYPES, *INTEGRATION_TYPES))
+    return NodeRegistry((*BUILTIN_TYPES, *INTEGRATION_TYPES, *MESSAGE_TYPES))

@@ -16,6 +16,7 @@ from typing import Any
 
 from auterity_desktop.core.errors import ErrorCode, ServiceError
 from auterity_desktop.services.workflows.integration_nodes import INTEGRATION_EXECUTORS
+from auterity_desktop.services.workflows.message_nodes import MESSAGE_EXECUTORS
 from auterity_desktop.services.workflows.node_context import Executor, NodeContext
 
 logger = logging.getLogger(__name__)
@@ -202,3 +203,4 @@ EXECUTORS: dict[str, Executor] = {
 }
 
 EXECUTORS.update(INTEGRATION_EXECUTORS)
+EXECUTORS.update(MESSAGE_EXECUTORS)

@@ -185,11 +185,87 @@ async def integrations_wizard(window: Any) -> None:
     await asyncio.sleep(0.5)
 
 
+async def _message_traffic(window: Any) -> Any:
+    """Queues of a dealership's day, some traffic, a slow consumer and a few dead letters."""
+    me = await sign_in(window)
+    mq = window.bridge.platform.messages
+    for name, pattern, options in (
+        ("crm.leads", "sales.lead.*", {"delivery_limit": 3}),
+        ("service.reminders", "service.appointment.#", {}),
+        ("inventory.prices", "inventory.price.*", {"ttl": 0.5}),
+        ("bi.everything", "#", {"max_length": 500, "overflow": "drop_oldest"}),
+    ):
+        await mq.declare_queue_as(me, name, pattern, **options)
+    leads = [
+        {"lead": 4810 + i, "name": n, "model": m, "email": f"{n.lower()}@mail.test"}
+        for i, (n, m) in enumerate(
+            [("Ada", "RAV4"), ("Grace", "Corolla"), ("Alan", "Camry"), ("Edsger", "Prius"),
+             ("Barbara", "RAV4"), ("Ken", "Tacoma"), ("Linus", "Highlander")]
+        )
+    ]  # fmt: skip
+    for lead in leads:
+        await mq.publish("sales.lead.created", lead)
+    poison = {"lead": 4799, "name": "Unknown", "model": "RAV4", "source": "walk-in"}
+    await mq.publish("sales.lead.created", poison, priority=5)
+    for _ in range(3):  # the CRM sync keeps failing on the lead without an e-mail
+        message = await mq.get("crm.leads")
+        await mq.nack(message.receipt, reason="KeyError: 'email' (CRM sync needs an e-mail)")
+    rejected = {"lead": 4800, "name": "Test Test", "model": "?", "source": "web"}
+    await mq.publish("sales.lead.qualified", rejected, priority=5)
+    message = await mq.get("crm.leads")
+    await mq.nack(message.receipt, requeue=False, reason="Spam: a test submission")
+    for vin in ("JTMRWRFV0LD123456", "2T1BURHE5JC654321"):
+        await mq.publish("inventory.price.changed", {"vin": vin, "price": 28450})
+    for hours in (1, 2, 4, 6, 24):
+        await mq.publish(
+            "service.appointment.reminder.due",
+            {"appointment": 9100 + hours, "customer": "M. Rossi"},
+            delay=hours * 3600,
+        )
+    await mq.publish("service.appointment.booked", {"appointment": 9201, "bay": 3})
+    await asyncio.sleep(0.6)
+    await mq.expire()  # the price changes nobody picked up in time
+
+    async def sync_to_crm(message: Any) -> None:
+        await asyncio.sleep(3600)  # a slow CRM: two leads in flight while we look
+
+    await mq.subscribe("sales.lead.*", sync_to_crm, queue="crm.leads", concurrency=2)
+    bi = await mq.get_many("bi.everything", 8)  # a BI export drained part of its copy
+    for message in bi:
+        await mq.ack(message.receipt)
+    page = window.show_page("messages")
+    await until(lambda: page.stats is not None and page.queue_model.rowCount() == 4)
+    return page
+
+
+async def messages(window: Any) -> None:
+    """The Messages page: queues by state with rates, while a consumer works."""
+    page = await _message_traffic(window)
+    await until(lambda: any(q.in_flight == 2 for q in page.stats.queues))
+    await asyncio.sleep(0.5)
+
+
+async def messages_dead_letters(window: Any) -> None:
+    """The dead-letter queue: why each message died, its payload and delivery history."""
+    from auterity_desktop.ui.pages.messages_page import DEAD_TAB
+
+    page = await _message_traffic(window)
+    page.tabs.setCurrentIndex(DEAD_TAB)
+    await until(lambda: page.dead_model.rowCount() == 4)
+    dead = next(d for d in page.dead_model._rows if d.reason == "delivery_limit")
+    page.select_dead(dead.id)
+    await until(lambda: page.shown_dead_id == dead.id)
+    page.history_view.expand_all()
+    await asyncio.sleep(0.5)
+
+
 SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
     "editor": editor,
     "editor-approval": editor_approval,
     "integrations": integrations,
     "integrations-wizard": integrations_wizard,
+    "messages": messages,
+    "messages-dead-letters": messages_dead_letters,
 }
 
 

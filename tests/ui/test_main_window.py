@@ -13,6 +13,7 @@ from auterity_desktop.ui.pages import PAGES
 from auterity_desktop.ui.pages.audit_page import AuditPage
 from auterity_desktop.ui.pages.compliance_page import CompliancePage
 from auterity_desktop.ui.pages.integrations_page import IntegrationsPage
+from auterity_desktop.ui.pages.messages_page import MessagesPage
 from auterity_desktop.ui.pages.planned_page import PlannedPage
 from auterity_desktop.ui.pages.runs_page import RunsPage
 from auterity_desktop.ui.pages.settings_page import SettingsPage
@@ -45,6 +46,7 @@ def test_window_opens_offscreen_and_every_page_shows(make_app: Any, qtbot: Any) 
             "workflows": WorkflowsPage,
             "runs": RunsPage,
             "integrations": IntegrationsPage,
+            "messages": MessagesPage,
         }.get(spec.key, PlannedPage)
         assert type(page) is expected
         if expected is PlannedPage:

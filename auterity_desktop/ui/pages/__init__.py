@@ -36,7 +36,7 @@ PAGES: tuple[PageSpec, ...] = (
              "integrations:read"),
     PageSpec("messages", "Messages", "messages",
              "Topics, subscriptions and the dead-letter queue of the message queue.",
-             permission="messages:read"),
+             "auterity_desktop.ui.pages.messages_page:MessagesPage", "messages:read"),
     PageSpec("analysis", "Analysis", "analysis",
              "Offline process mining, custom reports and model drift.",
              permission="analytics:read"),

@@ -112,7 +112,7 @@ def test_search_http_leaves_only_http_request(qtbot: QtBot) -> None:
         ("for_each", {"for_each"}),  # type name
         ("json schema", {"validate_data"}),  # description, every word
         ("network", {"http_request"}),  # category
-        ("  trigger  ", {"manual_trigger", "schedule_trigger"}),
+        ("  trigger  ", {"manual_trigger", "message_trigger", "schedule_trigger"}),
     ],
 )
 def test_search_matches_title_type_description_and_category(
@@ -276,7 +276,7 @@ def test_reload_picks_up_new_types(qtbot: QtBot) -> None:
     palette = make_palette(qtbot, registry)
     registry.register(NodeType("send_mail", "Send e-mail", "Messages", "Sends an e-mail."))
     palette.reload()
-    assert children(palette, "Messages") == ["send_mail"]
+    assert children(palette, "Messages") == ["publish_message", "send_mail"]  # by title
 
 
 def test_empty_registry_says_so(qtbot: QtBot) -> None:
@@ -319,8 +319,10 @@ def test_quick_add_escape_closes_without_choosing(qtbot: QtBot, popup: QuickAddP
 def test_quick_add_arrows_move_and_reopening_resets(qtbot: QtBot, popup: QuickAddPopup) -> None:
     popup.open_at(QPoint(10, 10), QPointF(5, 5))
     qtbot.keyClicks(popup.search, "trigger")
-    assert popup.model.type_names() == ["manual_trigger", "schedule_trigger"]
+    assert popup.model.type_names() == ["manual_trigger", "message_trigger", "schedule_trigger"]
     assert popup.current_type() == "manual_trigger"
+    qtbot.keyClick(popup.search, Qt.Key.Key_Down)
+    assert popup.current_type() == "message_trigger"
     qtbot.keyClick(popup.search, Qt.Key.Key_Down)
     assert popup.current_type() == "schedule_trigger"
     qtbot.keyClick(popup.search, Qt.Key.Key_Down)  # wraps round

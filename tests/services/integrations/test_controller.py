@@ -262,3 +262,18 @@ async def test_dealership_preset_maps_fields_both_ways(
     with pytest.raises(ServiceError) as info:
         await controller.call("Dealer CRM", "dms", lambda c: c.fetch("invoices"))
     assert "no resource 'invoices'" in info.value.message
+
+
+async def test_a_tls_failure_is_named_as_such(
+    stack: Stack, controller: IntegrationController, api: Api
+) -> None:
+    admin = await stack.admin()
+    plain = api.url.replace("http://", "https://")  # TLS spoken to a plain-HTTP server
+    info = await controller.establish_connection(
+        admin, {"name": "Bad TLS", "kind": "rest", "base_url": plain}
+    )
+    client = await controller.client(info.id)
+    client.retry = type(client.retry)(max_attempts=1)  # fail fast in the test
+    result = await controller.test_connection(admin, info.id)
+    assert not result.ok and result.status == "down"
+    assert "TLS" in result.message

@@ -12,9 +12,16 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QStackedWidget, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QMainWindow,
+    QScrollArea,
+    QStackedWidget,
+    QWidget,
+)
 
 from auterity_desktop import APP_NAME
 from auterity_desktop.config import Settings
@@ -79,7 +86,15 @@ class MainWindow(QMainWindow):
         layout = QHBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.rail)
+        # A short window scrolls the rail rather than refusing to shrink below its height.
+        rail_area = QScrollArea()
+        rail_area.setObjectName("NavigationRailArea")
+        rail_area.setWidget(self.rail)
+        rail_area.setWidgetResizable(True)
+        rail_area.setFrameShape(QFrame.Shape.NoFrame)
+        rail_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        rail_area.setFixedWidth(self.rail.width())
+        layout.addWidget(rail_area)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 

@@ -83,7 +83,7 @@ class IntegrationsPage(ServicePage):
         self.proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.wizard: IntegrationWizardDialog | None = None
         self.wanted: str | None = None  # the id to select after the next load
-        self._stopped = False
+        self.stopped = False
         self._loaded_once = False
         self.reload = Coalesced(self, self._load)
 
@@ -217,17 +217,13 @@ class IntegrationsPage(ServicePage):
         self._update_buttons()
         self.watch_session()
 
-    def _colours(self) -> dict[str, str]:
-        return self.context.theme.colors
-
     @property
     def controller(self) -> Any:
         return self.platform.integrations
 
     # -- permissions ------------------------------------------------------------------
     def can(self, action: str) -> bool:
-        principal = self.context.session.principal
-        return principal is not None and f"integrations:{action}" in principal.permissions
+        return self.has(f"integrations:{action}")
 
     def _apply_permissions(self, principal: Any) -> None:
         granted = set(principal.permissions) if principal is not None else set()
@@ -242,15 +238,6 @@ class IntegrationsPage(ServicePage):
         self._update_buttons()
         self.poll.start()
         self.refresh()
-
-    def _live(self) -> bool:
-        platform = self.context.bridge.platform
-        return (
-            not self._stopped
-            and self.context.session.signed_in
-            and platform is not None
-            and platform.running
-        )
 
     # -- loading ----------------------------------------------------------------------
     def refresh(self) -> Any:
@@ -355,7 +342,7 @@ class IntegrationsPage(ServicePage):
     # -- live updates -----------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
         if event.name == "platform_stopping":
-            self._stopped = True
+            self.stopped = True
             self.poll.stop()
             self.soon.stop()
         elif event.name in EVENTS:

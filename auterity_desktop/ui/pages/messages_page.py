@@ -118,7 +118,7 @@ class MessagesPage(ServicePage):
         self.dead_total = 0
         self.shown_dead_id: str | None = None
         self.publish_dialog: PublishMessageDialog | None = None
-        self._stopped = False
+        self.stopped = False
         self._last_dead_count: int | None = None
         self.reload = Coalesced(self, self._load)
         self.reload_dead = Coalesced(self, self._load_dead)
@@ -305,17 +305,13 @@ class MessagesPage(ServicePage):
         tab_layout.addLayout(actions)
         return tab
 
-    def _colours(self) -> dict[str, str]:
-        return self.context.theme.colors
-
     @property
     def service(self) -> Any:
         return self.platform.messages
 
     # -- permissions ------------------------------------------------------------------
     def can(self, action: str) -> bool:
-        principal = self.context.session.principal
-        return principal is not None and f"messages:{action}" in principal.permissions
+        return self.has(f"messages:{action}")
 
     def _apply_permissions(self, principal: Any) -> None:
         granted = set(principal.permissions) if principal is not None else set()
@@ -330,15 +326,6 @@ class MessagesPage(ServicePage):
         self._update_dead_buttons()
         self.poll.start()
         self._reload_everything()
-
-    def _live(self) -> bool:
-        platform = self.context.bridge.platform
-        return (
-            not self._stopped
-            and self.context.session.signed_in
-            and platform is not None
-            and platform.running
-        )
 
     # -- queues and topics ------------------------------------------------------------
     def refresh(self) -> Any:
@@ -528,7 +515,7 @@ class MessagesPage(ServicePage):
     # -- live updates -----------------------------------------------------------------
     def _on_event(self, event: Event) -> None:
         if event.name == "platform_stopping":
-            self._stopped = True
+            self.stopped = True
             self.poll.stop()
             self.soon.stop()
         elif event.name in EVENTS:

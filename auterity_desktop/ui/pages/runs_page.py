@@ -64,7 +64,7 @@ class RunsPage(ServicePage):
         self.names: dict[str, str] = {}
         self.documents: dict[tuple[str, int], list[Any]] = {}
         self.wanted_run: str | None = None
-        self._stopped = False
+        self.stopped = False
         self._names_stale = True
         self.reload_list = Coalesced(self, self._load_list)
         self.reload_detail = Coalesced(self, self._load_detail)
@@ -173,14 +173,7 @@ class RunsPage(ServicePage):
         self._update_buttons()
         self.watch_session()
 
-    def _colours(self) -> dict[str, str]:
-        return self.context.theme.colors
-
     # -- permissions ------------------------------------------------------------------
-    def _can(self, permission: str) -> bool:
-        principal = self.context.session.principal
-        return principal is not None and permission in principal.permissions
-
     def on_signed_in(self, principal: Any) -> None:
         self.rerun_button.setVisible("workflows:execute" in principal.permissions)
         self.cancel_button.setVisible("runs:write" in principal.permissions)
@@ -189,17 +182,7 @@ class RunsPage(ServicePage):
 
     @property
     def can_decide(self) -> bool:
-        return self._can("runs:execute")
-
-    def _live(self) -> bool:
-        """Loading makes sense: someone is signed in and the services run."""
-        platform = self.context.bridge.platform
-        return (
-            not self._stopped
-            and self.context.session.signed_in
-            and platform is not None
-            and platform.running
-        )
+        return self.has("runs:execute")
 
     # -- history ----------------------------------------------------------------------
     def refresh(self) -> Any:
@@ -374,7 +357,7 @@ class RunsPage(ServicePage):
 
     def _on_event(self, event: Event) -> None:
         if event.name == "platform_stopping":
-            self._stopped = True
+            self.stopped = True
             self.poll.stop()
             self.soon.stop()
             return
@@ -403,7 +386,7 @@ class RunsPage(ServicePage):
 
     def rerun(self) -> Any:
         status = self.detail.status
-        if status is None or not self._can("workflows:execute"):
+        if status is None or not self.has("workflows:execute"):
             return None
         work = self.platform.engine.execute_workflow(
             self.context.session.require(),
@@ -421,7 +404,7 @@ class RunsPage(ServicePage):
 
     def cancel(self) -> Any:
         run_id = self.detail.run_id
-        if run_id is None or not self._can("runs:write"):
+        if run_id is None or not self.has("runs:write"):
             return None
         self.cancel_button.setEnabled(False)
         work = self.platform.engine.cancel(self.context.session.require(), run_id)
@@ -439,7 +422,7 @@ class RunsPage(ServicePage):
 
     def resume(self) -> Any:
         run_id = self.detail.run_id
-        if run_id is None or not self._can("runs:execute"):
+        if run_id is None or not self.has("runs:execute"):
             return None
         work = self.platform.engine.resume(self.context.session.require(), run_id)
 

@@ -20,6 +20,26 @@ class ServicePage(QWidget):
         self.message = QLabel("")
         self.message.setWordWrap(True)
 
+    stopped = False  # set once the platform announced it is stopping
+
+    def _colours(self) -> dict[str, str]:
+        return self.context.theme.colors
+
+    def has(self, permission: str) -> bool:
+        """The signed-in principal holds ``"resource:action"``."""
+        principal = self.context.session.principal
+        return principal is not None and permission in principal.permissions
+
+    def _live(self) -> bool:
+        """Loading makes sense: someone is signed in and the services run."""
+        platform = self.context.bridge.platform
+        return (
+            not self.stopped
+            and self.context.session.signed_in
+            and platform is not None
+            and platform.running
+        )
+
     @property
     def platform(self) -> Any:
         platform = self.context.bridge.platform

@@ -206,10 +206,6 @@ class WorkflowsPage(ServicePage):
             QShortcut(QKeySequence(key), self.table, activated=self.open_selected, context=context)
 
     # -- permissions and loading ------------------------------------------------------
-    def _can(self, permission: str) -> bool:
-        principal = self.context.session.principal
-        return principal is not None and permission in principal.permissions
-
     def on_signed_in(self, principal: Any) -> None:
         write = "workflows:write" in principal.permissions
         for button in (self.new_button, self.duplicate_button, self.import_button):
@@ -259,7 +255,7 @@ class WorkflowsPage(ServicePage):
 
     def _update_empty_state(self) -> None:
         """An empty list says why it is empty and offers what to do about it."""
-        writer = self._can("workflows:write")
+        writer = self.has("workflows:write")
         if self.model.rowCount() == 0:
             self.empty.set_text(
                 "No workflows yet",
@@ -488,7 +484,7 @@ class WorkflowsPage(ServicePage):
 
     # -- toolbar slots (dialogs) ------------------------------------------------------
     def _new(self) -> None:
-        if not self._can("workflows:write"):
+        if not self.has("workflows:write"):
             return
         dialog = NewWorkflowDialog(self)
         dialog.accepted.connect(lambda: self.create_workflow(dialog.document()))
@@ -496,12 +492,12 @@ class WorkflowsPage(ServicePage):
 
     def _duplicate(self) -> None:
         workflow_id = self.selected_id()
-        if workflow_id is not None and self._can("workflows:write"):
+        if workflow_id is not None and self.has("workflows:write"):
             self.duplicate_workflow(workflow_id)
 
     def _delete(self) -> None:
         workflow_id, name = self.selected_id(), self.selected_name()
-        if workflow_id is None or not self._can("workflows:delete"):
+        if workflow_id is None or not self.has("workflows:delete"):
             return
         answer = QMessageBox.question(
             self,
@@ -515,7 +511,7 @@ class WorkflowsPage(ServicePage):
             self.delete_workflow(workflow_id, name)
 
     def _import(self) -> None:
-        if not self._can("workflows:write"):
+        if not self.has("workflows:write"):
             return
         path, _ = QFileDialog.getOpenFileName(self, "Import workflow", "", JSON_FILTER)
         if path:
@@ -538,7 +534,7 @@ class WorkflowsPage(ServicePage):
 
     def _run(self) -> None:
         workflow_id = self.selected_id()
-        if workflow_id is None or not self._can("workflows:execute"):
+        if workflow_id is None or not self.has("workflows:execute"):
             return
         dialog = self.run_dialog(workflow_id)
         dialog.open()

@@ -63,6 +63,8 @@ class ServicePage(QWidget):
 
     def failed(self, exc: BaseException) -> None:
         """Expected errors go on the message line; anything else to the crash report."""
+        if not shiboken6.isValid(self) or not shiboken6.isValid(self.message):
+            return  # the page closed while the work ran: its late failure concerns no one
         if isinstance(exc, ServiceError):
             self.show_message(exc.message, error=True)
         else:

@@ -9,6 +9,7 @@ to the data folder so a crash loses nothing.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +47,8 @@ from auterity_desktop.ui.editor.scene import CLIPBOARD_FORMAT, WorkflowScene
 from auterity_desktop.ui.editor.view import MinimapView, WorkflowView
 from auterity_desktop.ui.widgets.json_tree import JsonTreeView
 from auterity_desktop.ui.widgets.records_table import RecordsTableView
+
+logger = logging.getLogger(__name__)
 
 VALIDATE_MS = 200
 AUTOSAVE_MS = 1500
@@ -576,7 +579,6 @@ class WorkflowEditorWidget(QWidget):
         path = self.draft_path()
         if path is None or not self.modified:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
         record = {
             "workflow_id": self.workflow_id,
             "version": self.version,
@@ -584,8 +586,14 @@ class WorkflowEditorWidget(QWidget):
             "document": self.model.to_document().model_dump(mode="json"),
         }
         temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(record, ensure_ascii=False))
-        temporary.replace(path)  # atomic: a crash mid-write leaves the previous draft
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps(record, ensure_ascii=False))
+            temporary.replace(path)  # atomic: a crash mid-write leaves the previous draft
+        except OSError as exc:  # a full disk or a folder gone must not break editing
+            logger.warning(
+                "could not write the draft", extra={"path": str(path), "error": str(exc)}
+            )
 
     def remove_draft(self) -> None:
         path = self.draft_path()

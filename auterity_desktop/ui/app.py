@@ -51,6 +51,7 @@ def run_gui(
     from PySide6.QtWidgets import QApplication
 
     from auterity_desktop.ui.crash_handler import CrashHandler
+    from auterity_desktop.ui.garbage_collector import MainThreadGarbageCollector
     from auterity_desktop.ui.main_window import MainWindow, window_state
     from auterity_desktop.ui.platform_bridge import PlatformBridge
     from auterity_desktop.ui.quit_signals import QuitOnSignals
@@ -87,6 +88,8 @@ def run_gui(
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     crash.install(loop)
+    collector = MainThreadGarbageCollector(app)
+    collector.install()
     quit_signals = QuitOnSignals(window.close)
     quit_signals.install()
     closed: asyncio.Future[None] = loop.create_future()
@@ -100,6 +103,7 @@ def run_gui(
     finally:
         quit_signals.uninstall()
         crash.uninstall()
+        collector.uninstall()
         loop.run_until_complete(loop.shutdown_default_executor())
         asyncio.set_event_loop(None)
         loop.close()

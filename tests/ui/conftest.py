@@ -13,10 +13,24 @@ from PySide6.QtWidgets import QApplication
 
 from auterity_desktop.config import load_settings
 from auterity_desktop.ui.crash_handler import CrashHandler
+from auterity_desktop.ui.garbage_collector import MainThreadGarbageCollector
 from auterity_desktop.ui.main_window import MainWindow, window_state
 from auterity_desktop.ui.platform_bridge import PlatformBridge
 from auterity_desktop.ui.tasks import TaskRunner
 from auterity_desktop.ui.theme import ThemeManager, ThemeMode
+
+
+@pytest.fixture(autouse=True)
+def gui_thread_garbage_collection(qapp: QApplication) -> Iterator[None]:
+    """As in the app: cycles holding Qt objects are collected on the GUI thread only, and
+    what one test left behind is collected before the next starts."""
+    collector = MainThreadGarbageCollector()
+    collector.install()
+    try:
+        yield
+    finally:
+        collector.uninstall()
+        collector.deleteLater()
 
 
 @pytest.fixture

@@ -34,6 +34,9 @@ from auterity_desktop.services.compliance.audit_trail import AuditTrail
 from auterity_desktop.services.compliance.engine import ComplianceEngine
 from auterity_desktop.services.integrations.controller import IntegrationController
 from auterity_desktop.services.messaging.queue import MessageQueue
+from auterity_desktop.services.monitoring.alerts import AlertService
+from auterity_desktop.services.monitoring.ml_monitoring import MLMonitoringService
+from auterity_desktop.services.monitoring.performance import PerformanceService
 from auterity_desktop.services.security.service import SecurityService
 from auterity_desktop.services.security.threat_detection import ThreatPolicy
 from auterity_desktop.services.workflows.builtin_nodes import builtin_registry
@@ -123,6 +126,33 @@ class Platform:
         self.message_triggers = MessageTriggers(
             self.workflows, self.engine, self.messages, self.events, enabled=background
         )
+        self.performance = PerformanceService(
+            self.database,
+            self.metrics,
+            data_dir=settings.data_dir,
+            interval=settings.metrics_collection_interval,
+            background=background,
+            messages=self.messages,
+            integrations=self.integrations,
+            firing_alerts=self._firing_alerts,
+        )
+        self.alerts = AlertService(
+            self.database,
+            self.audit,
+            self.security.authz,
+            self.events,
+            self.metrics,
+            self.integrations,
+            self.metrics,
+            threshold=settings.alert_threshold,
+            collection_interval=settings.metrics_collection_interval,
+            evaluation_interval=(
+                min(15.0, settings.metrics_collection_interval) if background else 0
+            ),
+        )
+        self.ml_monitoring = MLMonitoringService(
+            self.database, self.audit, self.security.authz, self.events, self.metrics
+        )
         self.started_at: float | None = None
         self._register_services()
 
@@ -147,6 +177,9 @@ class Platform:
             self.integrations,
             self.messages,
             self.message_triggers,
+            self.performance,
+            self.alerts,
+            self.ml_monitoring,
         ):
             self.registry.register(service)
         self.metrics.describe(
@@ -155,6 +188,13 @@ class Platform:
         self.metrics.describe(
             "auterity_startup_seconds", MetricKind.GAUGE, "Seconds the platform took to start"
         )
+
+    async def _firing_alerts(self) -> int:
+        """How many alerts fire now, for the dashboard (0 while alerts are not running)."""
+        alerts = getattr(self, "alerts", None)
+        if alerts is None or not alerts.started:
+            return 0
+        return int((await alerts.health()).data.get("firing") or 0)
 
     @property
     def running(self) -> bool:

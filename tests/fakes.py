@@ -27,4 +27,7 @@ EXPECTED_SERVICES = [
     "integrations",
     "messages",
     "message_triggers",
+    "performance",
+    "alerts",
+    "ml_monitoring",
 ]

@@ -16,7 +16,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -30,6 +30,8 @@ DEFAULT_BUCKETS: tuple[float, ...] = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
 )  # fmt: skip
 MAX_SERIES_PER_METRIC = 1000
+BATCH = 1024  # increments or observations gathered before they are counted
+BATCH_SMALL = 64  # fewer than this are counted one by one, more with numpy
 
 LabelKey = tuple[tuple[str, str], ...]
 
@@ -40,12 +42,52 @@ class MetricKind(StrEnum):
     HISTOGRAM = "histogram"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Series:
     value: float = 0.0  # counter total, gauge value, histogram sum
-    count: int = 0  # histogram observations
+    # histograms: observations per bucket, one more than the bounds for those above them all
     bucket_counts: list[int] = field(default_factory=list)
     history: deque[tuple[float, float]] = field(default_factory=deque)
+    buckets: tuple[float, ...] = ()  # the metric's bucket bounds (histograms)
+    counter: bool = False
+    # Counter increments and histogram observations not yet counted. ``increment`` and
+    # ``observe`` only append — one operation, atomic with or without the GIL — so the hot
+    # path takes no lock; ``settle`` counts them, in order and holding the collector's
+    # lock, when the series is read or when BATCH have gathered.
+    pending: list[float] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        """Observations of a histogram (call ``settle`` first)."""
+        return sum(self.bucket_counts)
+
+    def settle(self, now: float) -> None:
+        """A counter's history gets one sample, at ``now``, per settle that counted
+        something: its resolution is how often it is read (the dashboard, the alert rules,
+        the performance service's collection), not one sample per increment."""
+        pending = self.pending
+        n = len(pending)
+        if not n:
+            return
+        # Appends racing with the slice and the delete land after the first n items and
+        # wait for the next settle.
+        batch = pending[:n]
+        del pending[:n]
+        self.value = sum(batch, self.value)  # added in order, as one at a time would
+        if self.counter:
+            self.history.append((now, self.value))
+            return
+        counts = self.bucket_counts
+        if n < BATCH_SMALL:
+            bounds = self.buckets
+            for value in batch:
+                counts[bisect.bisect_left(bounds, value)] += 1
+        else:
+            import numpy as np
+
+            found = np.searchsorted(np.asarray(self.buckets), np.asarray(batch), side="left")
+            for index, k in enumerate(np.bincount(found, minlength=len(counts)).tolist()):
+                counts[index] += k
 
 
 @dataclass
@@ -56,6 +98,20 @@ class _Metric:
     buckets: tuple[float, ...]
     series: dict[LabelKey, _Series] = field(default_factory=dict)
     dropped: int = 0
+
+
+@dataclass(frozen=True)
+class SeriesSnapshot:
+    """One series as it is now (see ``MetricsCollector.snapshot``)."""
+
+    name: str
+    kind: MetricKind
+    labels: dict[str, str]
+    value: float  # counter total, gauge value, histogram sum
+    count: int = 0  # histogram observations
+    buckets: tuple[float, ...] = ()  # histogram bucket bounds
+    bucket_counts: tuple[int, ...] = ()  # per bound, then those above every bound
+    updated_at: float | None = None  # when it was last recorded
 
 
 def _bad(message: str, **details: object) -> ServiceError:
@@ -70,6 +126,24 @@ class MetricsCollector:
         self._lock = threading.Lock()
         self._history_size = history_size
         self._clock = clock
+        # Series already seen, by the caller's (name, label items), and the last labels each
+        # metric was used with — see ``_lookup``.
+        self._counters: dict[Hashable, _Series] = {}
+        self._gauges: dict[Hashable, _Series] = {}
+        self._histograms: dict[Hashable, _Series] = {}
+        self._fast = {
+            MetricKind.COUNTER: self._counters,
+            MetricKind.GAUGE: self._gauges,
+            MetricKind.HISTOGRAM: self._histograms,
+        }
+        self._counter_hints: dict[str, tuple[dict[str, object], _Series]] = {}
+        self._gauge_hints: dict[str, tuple[dict[str, object], _Series]] = {}
+        self._histogram_hints: dict[str, tuple[dict[str, object], _Series]] = {}
+        self._hints = {
+            MetricKind.COUNTER: self._counter_hints,
+            MetricKind.GAUGE: self._gauge_hints,
+            MetricKind.HISTOGRAM: self._histogram_hints,
+        }
 
     # -- declaration ------------------------------------------------------------------
     def describe(
@@ -125,9 +199,13 @@ class MetricsCollector:
                     )
                 metric.dropped += 1
                 return None
-            series = _Series(history=deque(maxlen=self._history_size))
+            series = _Series(
+                history=deque(maxlen=self._history_size),
+                counter=metric.kind is MetricKind.COUNTER,
+            )
             if metric.kind is MetricKind.HISTOGRAM:
-                series.bucket_counts = [0] * len(metric.buckets)
+                series.bucket_counts = [0] * (len(metric.buckets) + 1)
+                series.buckets = metric.buckets
             metric.series[key] = series
         return series
 
@@ -141,41 +219,91 @@ class MetricsCollector:
         return value
 
     # -- recording --------------------------------------------------------------------
+    # The hot path. A series once seen is found again without validating or sorting: by
+    # the last labels used with the metric (compared by value, so a fresh but equal dict
+    # matches), else with one lookup keyed by the caller's name and label items. Names
+    # and labels are validated only the first time a key is seen.
+    def _lookup(
+        self, kind: MetricKind, name: str, labels: Mapping[str, object] | None
+    ) -> _Series | None:
+        cache = self._fast[kind]
+        fast_key: Hashable = (name, tuple(labels.items())) if labels else name
+        try:
+            series = cache.get(fast_key)
+        except TypeError:  # an unhashable label value: validated and converted each time
+            series, fast_key = None, None
+        if series is None:
+            key = self._label_key(labels)
+            with self._lock:
+                series = self._series(self._metric(name, kind), key)
+            if series is None:
+                return None
+            if fast_key is not None:
+                cache[fast_key] = series
+        if labels and all(type(v) is str for v in labels.values()):
+            self._hints[kind][name] = (dict(labels), series)
+        return series
+
     def increment(
         self, name: str, value: float = 1.0, labels: Mapping[str, object] | None = None
     ) -> None:
-        value = self._number(name, value)
+        if type(value) is not float or value != value:
+            value = self._number(name, value)
         if value < 0:
             raise _bad(f"counter {name!r} can only go up", metric=name, value=value)
-        key = self._label_key(labels)
-        with self._lock:
-            series = self._series(self._metric(name, MetricKind.COUNTER), key)
-            if series is not None:
-                series.value += value
-                series.history.append((self._clock(), series.value))
+        if labels:
+            hint = self._counter_hints.get(name)
+            series = hint[1] if hint is not None and hint[0] == labels else None
+        else:
+            series = self._counters.get(name)
+        if series is None:
+            series = self._lookup(MetricKind.COUNTER, name, labels)
+            if series is None:
+                return
+        pending = series.pending
+        pending.append(value)
+        if len(pending) >= BATCH:
+            with self._lock:
+                series.settle(self._clock())
 
     def gauge(self, name: str, value: float, labels: Mapping[str, object] | None = None) -> None:
-        value = self._number(name, value)
-        key = self._label_key(labels)
-        with self._lock:
-            series = self._series(self._metric(name, MetricKind.GAUGE), key)
-            if series is not None:
-                series.value = value
-                series.history.append((self._clock(), value))
+        if type(value) is not float or value != value:
+            value = self._number(name, value)
+        if labels:
+            hint = self._gauge_hints.get(name)
+            series = hint[1] if hint is not None and hint[0] == labels else None
+        else:
+            series = self._gauges.get(name)
+        if series is None:
+            series = self._lookup(MetricKind.GAUGE, name, labels)
+            if series is None:
+                return
+        lock = self._lock
+        lock.acquire()
+        try:
+            series.value = value
+            series.history.append((self._clock(), value))
+        finally:
+            lock.release()
 
     def observe(self, name: str, value: float, labels: Mapping[str, object] | None = None) -> None:
-        value = self._number(name, value)
-        key = self._label_key(labels)
-        with self._lock:
-            metric = self._metric(name, MetricKind.HISTOGRAM)
-            series = self._series(metric, key)
-            if series is not None:
-                series.value += value
-                series.count += 1
-                index = bisect.bisect_left(metric.buckets, value)
-                if index < len(series.bucket_counts):
-                    series.bucket_counts[index] += 1
-                series.history.append((self._clock(), value))
+        if type(value) is not float or value != value:
+            value = self._number(name, value)
+        if labels:
+            hint = self._histogram_hints.get(name)
+            series = hint[1] if hint is not None and hint[0] == labels else None
+        else:
+            series = self._histograms.get(name)
+        if series is None:
+            series = self._lookup(MetricKind.HISTOGRAM, name, labels)
+            if series is None:
+                return
+        series.history.append((self._clock(), value))
+        pending = series.pending
+        pending.append(value)
+        if len(pending) >= BATCH:
+            with self._lock:
+                series.settle(self._clock())
 
     # -- reading ----------------------------------------------------------------------
     def value(self, name: str, labels: Mapping[str, object] | None = None) -> float | None:
@@ -184,7 +312,10 @@ class MetricsCollector:
         with self._lock:
             metric = self._metrics.get(name)
             series = metric.series.get(key) if metric else None
-            return series.value if series else None
+            if series is None:
+                return None
+            series.settle(self._clock())
+            return series.value
 
     def count(self, name: str, labels: Mapping[str, object] | None = None) -> int:
         """Number of observations of a histogram series."""
@@ -192,7 +323,10 @@ class MetricsCollector:
         with self._lock:
             metric = self._metrics.get(name)
             series = metric.series.get(key) if metric else None
-            return series.count if series else 0
+            if series is None:
+                return 0
+            series.settle(self._clock())
+            return series.count
 
     def history(
         self, name: str, labels: Mapping[str, object] | None = None, since: float | None = None
@@ -202,6 +336,8 @@ class MetricsCollector:
         with self._lock:
             metric = self._metrics.get(name)
             series = metric.series.get(key) if metric else None
+            if series is not None:
+                series.settle(self._clock())
             samples = list(series.history) if series else []
         if since is not None:
             samples = [s for s in samples if s[0] >= since]
@@ -211,6 +347,27 @@ class MetricsCollector:
         with self._lock:
             metric = self._metrics.get(name)
             return [dict(key) for key in metric.series] if metric else []
+
+    def snapshot(self) -> list[SeriesSnapshot]:
+        """Every series' current value (and histogram buckets), read in one go."""
+        with self._lock:
+            for metric in self._metrics.values():
+                for series in metric.series.values():
+                    series.settle(self._clock())
+            return [
+                SeriesSnapshot(
+                    metric.name,
+                    metric.kind,
+                    dict(key),
+                    series.value,
+                    series.count,
+                    metric.buckets if metric.kind is MetricKind.HISTOGRAM else (),
+                    tuple(series.bucket_counts),
+                    series.history[-1][0] if series.history else None,
+                )
+                for metric in self._metrics.values()
+                for key, series in metric.series.items()
+            ]
 
     def names(self) -> list[str]:
         with self._lock:
@@ -233,9 +390,11 @@ class MetricsCollector:
                 lines.append(f"# TYPE {name} {metric.kind.value}")
                 for key in sorted(metric.series):
                     series = metric.series[key]
+                    series.settle(self._clock())
                     if metric.kind is MetricKind.HISTOGRAM:
                         cumulative = 0
-                        for bound, n in zip(metric.buckets, series.bucket_counts, strict=True):
+                        finite = series.bucket_counts[:-1]
+                        for bound, n in zip(metric.buckets, finite, strict=True):
                             cumulative += n
                             le = (*key, ("le", _format_value(bound)))
                             lines.append(f"{name}_bucket{_labels(le)} {cumulative}")

@@ -14,6 +14,9 @@ MODEL_MODULES = (
     "auterity_desktop.services.workflows.models",
     "auterity_desktop.services.integrations.models",
     "auterity_desktop.services.messaging.models",
+    "auterity_desktop.services.monitoring.metrics_models",
+    "auterity_desktop.services.monitoring.alert_models",
+    "auterity_desktop.services.monitoring.ml_tables",
 )
 
 

@@ -212,6 +212,13 @@ class IntegrationController(BaseService):
                 )
             return self._info(row)
 
+    async def health_statuses(self) -> dict[str, str]:
+        """Each integration's name → status (one of ``STATUSES``), for the performance
+        monitor; it shows no configuration, so it is not guarded."""
+        async with self.database.session() as db:
+            rows = (await db.execute(select(IntegrationRow))).scalars()
+            return {row.name: self._status(row)[0] for row in rows}
+
     # -- creating, changing, deleting ----------------------------------------------------
     @guarded("integrations", "write")
     async def establish_connection(

@@ -259,13 +259,236 @@ async def messages_dead_letters(window: Any) -> None:
     await asyncio.sleep(0.5)
 
 
+def _leads(rows: int, seed: int, shift: float = 0.0) -> Any:
+    """Sales leads as a lead-scoring model sees them; ``shift`` moves prices up and the
+    lead sources towards the web."""
+    import numpy as np
+    import pandas as pd
+
+    r = np.random.default_rng(seed)
+    sources = ["walk-in", "phone", "web", "referral"]
+    mix = [0.35, 0.25, 0.25, 0.15] if shift == 0 else [0.15, 0.15, 0.6, 0.1]
+    tiers = [0.3, 0.35, 0.25, 0.1] if shift == 0 else [0.2, 0.3, 0.3, 0.2]
+    price = r.normal(31_000 * (1 + shift), 6_000, size=rows).round(-2)
+    frame = pd.DataFrame(
+        {
+            "vehicle_price": price,
+            "lead_source": r.choice(sources, size=rows, p=mix),
+            "days_to_contact": r.gamma(1.5, 1.2 * (1 + 3 * shift), size=rows).round(1),
+            "credit_tier": r.choice(["A", "B", "C", "D"], size=rows, p=tiers),
+            "trade_in_value": r.gamma(3.0, 3_000, size=rows).round(-2),
+        }
+    )
+    odds = 1.2 - frame["days_to_contact"] * 0.5 + (frame["credit_tier"] == "A") * 0.8
+    frame["score"] = (1 / (1 + np.exp(-odds + r.normal(0, 0.8, size=rows)))).round(3)
+    frame["predicted"] = (frame["score"] >= 0.5).astype(int)
+    frame["bought"] = (r.random(rows) < 1 / (1 + np.exp(-odds))).astype(int)
+    return frame
+
+
+async def models(window: Any) -> None:
+    """The Models page: a lead-scoring model whose recent leads drifted."""
+    from PySide6.QtWidgets import QWidget
+
+    me = await sign_in(window)
+    ml = window.bridge.platform.ml_monitoring
+    features = {
+        "vehicle_price": "numeric", "lead_source": "categorical", "days_to_contact": "numeric",
+        "credit_tier": "categorical", "trade_in_value": "numeric",
+    }  # fmt: skip
+    await ml.register_model(
+        me, "lead-conversion", "2024.11", "classification", features, _leads(800, seed=1),
+        target="bought", prediction_column="predicted", score_column="score",
+        description="Will this lead buy within 30 days?",
+    )  # fmt: skip
+    appraisal = {"mileage": "numeric", "age_years": "numeric", "condition": "categorical"}
+    reference = _leads(600, seed=2).rename(
+        columns={"trade_in_value": "mileage", "days_to_contact": "age_years",
+                 "credit_tier": "condition"}
+    )  # fmt: skip
+    await ml.register_model(
+        me, "trade-in-appraisal", "3", "regression", appraisal, reference, target="vehicle_price"
+    )
+    now = ml.clock()
+    for day in range(14):
+        shift = 0.12 if day >= 9 else 0.0
+        batch = _leads(90, seed=100 + day, shift=shift)
+        ids = [f"lead-{day}-{i}" for i in range(len(batch))]
+        times = [now - (13 - day) * 86400 - 5000 + 40 * i for i in range(len(batch))]
+        await ml.log_predictions(
+            "lead-conversion", "2024.11", batch, batch["predicted"].tolist(), ids,
+            scores=batch["score"].tolist(), timestamps=times,
+        )  # fmt: skip
+        if day < 12:  # the newest leads have not decided yet
+            actual = batch["bought"].copy()
+            if shift:  # the model misses more of the new web leads
+                flip = batch["lead_source"].eq("web") & (batch.index % 3 == 0)
+                actual[flip] = 1 - actual[flip]
+            await ml.log_actuals("lead-conversion", "2024.11", ids, actual.tolist())
+        other = reference.sample(40, random_state=day)
+        await ml.log_predictions(
+            "trade-in-appraisal", "3", other, (other["vehicle_price"] * 0.97).tolist(),
+            timestamps=[t + 1 for t in times[:40]],
+        )  # fmt: skip
+    await ml.check_drift_as(me, "trade-in-appraisal", "3", window=7 * 86400)
+    page = window.show_page("models")
+    await until(lambda: page.model.rowCount() == 2 and page.info is not None)
+    page.select_model("lead-conversion", "2024.11")
+    await until(lambda: page.info is not None and page.info.name == "lead-conversion")
+    page.window_choice.setCurrentIndex(page.window_choice.findText("Last 7 days"))
+    task = page.check_drift()
+    await until(lambda: task is not None and task.done() and page.report is not None)
+    page.window_choice.setCurrentIndex(page.window_choice.findText("Last 30 days"))
+    await until(lambda: not page.reload_detail.busy)
+    page.select_feature("vehicle_price")
+    await asyncio.sleep(1.0)
+    for widget in window.findChildren(QWidget):  # the drift alert's pop-up hides the chart
+        if type(widget).__name__ == "ToastWidget":
+            widget.hide()
+    await asyncio.sleep(0.2)
+
+
+async def alerts(window: Any) -> None:
+    """The Alerts page: memory firing (with its history), a backlog acknowledged, a CPU
+    spike pending, model drift reported by model monitoring, a resolved alert, a toast."""
+    import time
+
+    me = await sign_in(window)
+    platform = window.bridge.platform
+    service, metrics = platform.alerts, platform.metrics
+    now = time.time()
+    real_clock = metrics._clock
+
+    def record(at: float, name: str, value: float, labels: Any = None) -> None:
+        metrics._clock = lambda: at  # samples from the last hour, as if collected then
+        try:
+            metrics.gauge(name, value, labels)
+        finally:
+            metrics._clock = real_clock
+
+    await service.create_rule(
+        me,
+        {"name": "Lead queue backlog", "kind": "threshold", "metric": "auterity_queue_depth",
+         "labels": {"queue": "crm.leads"}, "params": {"comparator": ">", "threshold": 500},
+         "for_seconds": 60, "severity": "warning",
+         "description": "New leads wait too long before the CRM sync picks them up."},
+    )  # fmt: skip
+    record(now - 3700, "auterity_disk_usage_ratio", 0.97)  # an hour ago: the disk filled up
+    await service.evaluate(now - 3700)
+    record(now - 2900, "auterity_disk_usage_ratio", 0.81)  # old exports were archived
+    await service.evaluate(now - 2900)
+    for minutes in (4, 3, 2):
+        record(now - 60 * minutes, "auterity_system_memory_ratio", 0.955 + minutes / 200)
+        record(
+            now - 60 * minutes, "auterity_queue_depth", 620 + 40 * minutes, {"queue": "crm.leads"}
+        )
+        await service.evaluate(now - 60 * minutes)
+    # the latest samples: after the ones the performance service took at start
+    record(now - 0.5, "auterity_system_memory_ratio", 0.968)
+    record(now - 0.5, "auterity_system_cpu_ratio", 0.97)
+    record(now - 0.5, "auterity_queue_depth", 742, {"queue": "crm.leads"})
+    await service.evaluate(now)
+    backlog = next(a for a in (await service.list_alerts(me)).items if "backlog" in a.name)
+    await service.acknowledge(me, backlog.id, "CRM sync restarted; draining")
+    platform.events.publish(
+        "model_drift_detected",
+        {"model": "lead-scoring", "version": "7",
+         "message": "PSI 0.28 on credit_band (limit 0.2) over the last 2,140 leads",
+         "details": {"feature": "credit_band", "psi": 0.28, "window": "7 days"}},
+    )  # fmt: skip
+    page = window.show_page("alerts")
+    await until(lambda: page.loaded and page.open_model.rowCount() == 4)
+    memory = next(a for a in page.open_model._rows if "memory" in a.name)
+    page.select_alert(memory.id)
+    for toast in window.alert_toasts.toasts[:-1]:
+        toast.dismiss()
+    await asyncio.sleep(0.5)
+
+
+async def dashboard(window: Any) -> None:
+    """The Dashboard after a minute and a half of a dealership's work: price checks run
+    (a few fail), leads queue up and are worked off, one integration is down. Metrics are
+    collected every three seconds instead of every minute, and the charts show that stretch."""
+    import random
+    import time
+
+    from PySide6.QtWidgets import QWidget
+
+    from tests.services.workflows.local_http import local_http_server
+
+    me = await sign_in(window)
+    platform = window.bridge.platform
+    document = {
+        "name": "Used-car price check",
+        "nodes": [
+            {"id": "t", "type": "manual_trigger", "name": "VIN in"},
+            {"id": "w", "type": "delay", "name": "Ask the pricing API",
+             "params": {"seconds": "{{ $params.wait }}"}},
+            {"id": "p", "type": "set_fields", "name": "Price",
+             "params": {"fields": {"offer": "{{ 18400 / $params.condition }}"}}},
+            {"id": "o", "type": "log", "name": "Send offer"},
+        ],
+        "edges": [
+            {"id": "e1", "source": "t", "target": "w"},
+            {"id": "e2", "source": "w", "target": "p"},
+            {"id": "e3", "source": "p", "target": "o"},
+        ],
+    }  # fmt: skip
+    workflow = await platform.workflows.create(me, document)
+    mq, api = platform.messages, platform.integrations
+    await mq.declare_queue_as(me, "crm.leads", "sales.lead.*")
+    await mq.declare_queue_as(me, "service.reminders", "service.appointment.#")
+    with local_http_server() as url:
+        crm = await api.establish_connection(
+            me, {"name": "Lead CRM", "kind": "rest", "base_url": url, "health_path": "/crm/health"}
+        )
+        await api.test_connection(me, crm.id)
+    parts = await api.establish_connection(
+        me, {"name": "Parts supplier", "kind": "rest", "base_url": "http://127.0.0.1:9"}
+    )
+    await api.test_connection(me, parts.id)
+    page = window.show_page("dashboard")
+    rng = random.Random(4)
+    began = time.time()
+    for second in range(90):
+        busy = 1 + (second // 15) % 3  # the floor gets busier and calmer again
+        for _ in range(rng.randint(0, busy)):
+            params = {
+                "wait": round(rng.uniform(0.05, 0.3 * busy), 2),
+                "condition": 0 if rng.random() < 0.12 else rng.choice([1, 1.1, 1.25]),
+            }
+            await platform.engine.execute_workflow(me, workflow.id, params)
+        for _ in range(rng.randint(0, 2 + busy)):
+            await mq.publish("sales.lead.created", {"lead": rng.randint(4000, 9000)})
+        if rng.random() < 0.3:
+            await mq.publish("service.appointment.booked", {"bay": rng.randint(1, 6)})
+        if rng.random() < 0.6:  # the sales desk works the leads off
+            for message in await mq.get_many("crm.leads", rng.randint(1, 4)):
+                await mq.ack(message.receipt)
+        if second % 3 == 2:
+            await platform.performance.collect_metrics()
+        await asyncio.sleep(1.0)
+    page.set_custom_range(began - 2, time.time() + 2)
+    await until(lambda: not page._stale and not page.reload.busy)
+    page.reload_kpis()
+    await until(lambda: page.kpis is not None and not page.reload_kpis.busy)
+    await asyncio.sleep(0.5)
+    for widget in window.findChildren(QWidget):  # the failing-runs alert's pop-up
+        if type(widget).__name__ == "ToastWidget":
+            widget.hide()
+    await asyncio.sleep(0.2)
+
+
 SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
+    "alerts": alerts,
+    "dashboard": dashboard,
     "editor": editor,
     "editor-approval": editor_approval,
     "integrations": integrations,
     "integrations-wizard": integrations_wizard,
     "messages": messages,
     "messages-dead-letters": messages_dead_letters,
+    "models": models,
 }
 
 

@@ -36,6 +36,7 @@ from auterity_desktop.ui.session import SessionController
 from auterity_desktop.ui.status_bar import PlatformStatusBar
 from auterity_desktop.ui.tasks import TaskRunner
 from auterity_desktop.ui.theme import ThemeManager, ThemeMode
+from auterity_desktop.ui.widgets.alert_toasts import AlertToaster
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         self.status = PlatformStatusBar()
         self.setStatusBar(self.status)
         self._build_menus()
+        self.alert_toasts = AlertToaster(self, bridge, self.session, theme, self.show_page)
 
         theme.sig_theme_changed.connect(self._theme_changed)
         theme.sig_mode_changed.connect(self._remember_theme)

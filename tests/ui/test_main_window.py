@@ -10,10 +10,13 @@ from PySide6.QtWidgets import QApplication, QLabel, QTableView
 
 from auterity_desktop.config import setting_names
 from auterity_desktop.ui.pages import PAGES
+from auterity_desktop.ui.pages.alerts_page import AlertsPage
 from auterity_desktop.ui.pages.audit_page import AuditPage
 from auterity_desktop.ui.pages.compliance_page import CompliancePage
+from auterity_desktop.ui.pages.dashboard_page import DashboardPage
 from auterity_desktop.ui.pages.integrations_page import IntegrationsPage
 from auterity_desktop.ui.pages.messages_page import MessagesPage
+from auterity_desktop.ui.pages.models_page import ModelsPage
 from auterity_desktop.ui.pages.planned_page import PlannedPage
 from auterity_desktop.ui.pages.runs_page import RunsPage
 from auterity_desktop.ui.pages.settings_page import SettingsPage
@@ -47,6 +50,9 @@ def test_window_opens_offscreen_and_every_page_shows(make_app: Any, qtbot: Any) 
             "runs": RunsPage,
             "integrations": IntegrationsPage,
             "messages": MessagesPage,
+            "alerts": AlertsPage,
+            "models": ModelsPage,
+            "dashboard": DashboardPage,
         }.get(spec.key, PlannedPage)
         assert type(page) is expected
         if expected is PlannedPage:

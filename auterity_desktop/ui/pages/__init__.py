@@ -23,10 +23,11 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("dashboard", "Dashboard", "dashboard",
-             "Live charts of runs, latencies, queues and resources, with alerts."),
+             "Live charts of runs, latencies, queues and resources, with alerts.",
+             "auterity_desktop.ui.pages.dashboard_page:DashboardPage"),
     PageSpec("alerts", "Alerts", "alerts",
              "Alert rules, what is firing now and what fired before; acknowledge and silence.",
-             permission="analytics:read"),
+             "auterity_desktop.ui.pages.alerts_page:AlertsPage", "analytics:read"),
     PageSpec("workflows", "Workflows", "workflows",
              "Create, import, validate and run workflows and see how each run went.",
              "auterity_desktop.ui.pages.workflows_page:WorkflowsPage", "workflows:read"),
@@ -45,7 +46,7 @@ PAGES: tuple[PageSpec, ...] = (
              permission="analytics:read"),
     PageSpec("models", "Models", "models",
              "Monitored models: their metrics over time and drift of each feature.",
-             permission="analytics:read"),
+             "auterity_desktop.ui.pages.models_page:ModelsPage", "analytics:read"),
     PageSpec("audit", "Audit log", "audit",
              "The tamper-evident record of who did what: filter, inspect, verify, export.",
              "auterity_desktop.ui.pages.audit_page:AuditPage", "audit:read"),

@@ -16,6 +16,7 @@ RESOURCES = (
     "credentials",
     "messages",
     "analytics",
+    "ai",
     "audit",
     "users",
     "settings",
@@ -47,19 +48,19 @@ BUILTIN_ROLES: dict[str, RoleSpec] = {
         "Builds and runs workflows, handles runs and messages; uses integrations without "
         "seeing their secrets.",
         _grant({"workflows": "rwxd", "runs": "rwx", "integrations": "rx", "messages": "rwx",
-                "analytics": "r", "settings": "r"}),
+                "analytics": "r", "ai": "rx", "settings": "r"}),
     ),
     "analyst": RoleSpec(
         "analyst",
         "Reads everything operational, runs analyses and reads the audit trail.",
         _grant({"workflows": "r", "runs": "r", "integrations": "r", "messages": "r",
-                "analytics": "rwx", "audit": "r", "settings": "r"}),
+                "analytics": "rwx", "ai": "rx", "audit": "r", "settings": "r"}),
     ),
     "viewer": RoleSpec(
         "viewer",
         "Read-only access to workflows, runs, integrations, messages and analytics.",
         _grant({"workflows": "r", "runs": "r", "integrations": "r", "messages": "r",
-                "analytics": "r", "settings": "r"}),
+                "analytics": "r", "ai": "r", "settings": "r"}),
     ),
 }  # fmt: skip
 

@@ -17,6 +17,7 @@ EXPECTED = {
         "integrations": "rx",
         "messages": "rwx",
         "analytics": "r",
+        "ai": "rx",
         "settings": "r",
     },
     "analyst": {
@@ -25,6 +26,7 @@ EXPECTED = {
         "integrations": "r",
         "messages": "r",
         "analytics": "rwx",
+        "ai": "rx",
         "audit": "r",
         "settings": "r",
     },
@@ -34,6 +36,7 @@ EXPECTED = {
         "integrations": "r",
         "messages": "r",
         "analytics": "r",
+        "ai": "r",
         "settings": "r",
     },
 }

@@ -16,11 +16,10 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
 from auterity_desktop.services.monitoring.alert_rules import KIND_TITLES
-from auterity_desktop.ui.models.rows_model import RowsTableModel
+from auterity_desktop.ui.models.rows_model import RowsTableModel, SortRole
 from auterity_desktop.ui.models.run_display import format_duration, format_time
 
 Index = QModelIndex | QPersistentModelIndex
-SortRole = Qt.ItemDataRole.UserRole + 1
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 SEVERITY_COLOURS = {"critical": "error", "warning": "warning", "info": "accent"}
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}

@@ -15,11 +15,10 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from auterity_desktop.ui.models.rows_model import RowsTableModel
+from auterity_desktop.ui.models.rows_model import RowsTableModel, SortRole
 from auterity_desktop.ui.models.run_display import format_duration, format_time
 
 Index = QModelIndex | QPersistentModelIndex
-SortRole = Qt.ItemDataRole.UserRole + 1
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 REASON_LABELS = {
     "rejected": "rejected",

@@ -16,11 +16,10 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
 from auterity_desktop.services.monitoring.drift import P_VALUE_TESTS, TEST_NAMES
-from auterity_desktop.ui.models.rows_model import RowsTableModel
+from auterity_desktop.ui.models.rows_model import RowsTableModel, SortRole
 from auterity_desktop.ui.models.run_display import format_time
 
 Index = QModelIndex | QPersistentModelIndex
-SortRole = Qt.ItemDataRole.UserRole + 1
 RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 Colours = Callable[[], Mapping[str, str]]
 

@@ -9,6 +9,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 Index = QModelIndex | QPersistentModelIndex
+# The raw value of a cell (a number, a time) for sorting, where DisplayRole holds its text.
+SortRole = Qt.ItemDataRole.UserRole + 1
 
 
 class RowsTableModel(QAbstractTableModel):

@@ -20,7 +20,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
-from auterity_desktop.ui.models.rows_model import RowsTableModel
+from auterity_desktop.ui.models.rows_model import RowsTableModel, SortRole
 from auterity_desktop.ui.models.run_display import (
     elapsed,
     format_duration,
@@ -33,7 +33,6 @@ from auterity_desktop.ui.models.workflow_table_model import refilter
 
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Started", "Workflow", "Version", "Status", "Progress", "Duration", "By", "Run")
-SortRole = Qt.ItemDataRole.UserRole + 1
 RunIdRole = Qt.ItemDataRole.UserRole + 2
 
 

@@ -20,12 +20,11 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 
 from auterity_desktop.services.workflows.store import WorkflowSummary
-from auterity_desktop.ui.models.rows_model import RowsTableModel
+from auterity_desktop.ui.models.rows_model import RowsTableModel, SortRole
 from auterity_desktop.ui.models.run_display import format_time, status_colour, status_label
 
 Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Name", "Description", "Version", "Updated", "Last run")
-SortRole = Qt.ItemDataRole.UserRole + 1
 IdRole = Qt.ItemDataRole.UserRole + 2
 
 

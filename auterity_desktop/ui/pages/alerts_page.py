@@ -22,21 +22,18 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     QTimer,
     Signal,
 )
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
     QSplitter,
-    QStackedWidget,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -50,7 +47,6 @@ from auterity_desktop.ui.models.alert_models import (
     PastAlertTableModel,
     RuleTableModel,
     SilenceTableModel,
-    SortRole,
 )
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
@@ -62,6 +58,7 @@ from auterity_desktop.ui.widgets.alert_rule_dialog import RuleEditorDialog
 from auterity_desktop.ui.widgets.coalesced import Coalesced
 from auterity_desktop.ui.widgets.empty_state import EmptyStateWidget
 from auterity_desktop.ui.widgets.row_selection import select_row
+from auterity_desktop.ui.widgets.table_views import sortable_table, stacked
 
 POLL_MS = 5000
 EVENT_DELAY_MS = 100
@@ -95,32 +92,6 @@ class _RuleToggleModel(RuleTableModel):
             checked = Qt.CheckState(value) == Qt.CheckState.Checked
             self._page.set_enabled(self.item(index.row()).id, checked)
         return False  # the reload shows what the service made of it
-
-
-def _table(name: str, model: Any, sort_column: int, descending: bool = False) -> QTableView:
-    proxy = QSortFilterProxyModel()
-    proxy.setSourceModel(model)
-    proxy.setSortRole(SortRole)
-    table = QTableView()
-    table.setObjectName(name)
-    table.setModel(proxy)
-    table.setSortingEnabled(True)
-    order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
-    table.sortByColumn(sort_column, order)
-    table.verticalHeader().hide()
-    table.setAlternatingRowColors(True)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    return table
-
-
-def _stack(*widgets: QWidget) -> QStackedWidget:
-    stack = QStackedWidget()
-    for widget in widgets:
-        stack.addWidget(widget)
-    return stack
 
 
 def _widths(table: QTableView, widths: tuple[int, ...], stretch: int) -> None:
@@ -198,13 +169,13 @@ class AlertsPage(ServicePage):
     # -- building ---------------------------------------------------------------------
     def _build_open_tab(self) -> QWidget:
         self.open_model = OpenAlertTableModel(self._colours)
-        self.open_table = _table("OpenAlertTable", self.open_model, 0)
+        self.open_table = sortable_table("OpenAlertTable", self.open_model, sort_column=0)
         self.open_table.setAccessibleName("Open alerts")
         _widths(self.open_table, (95, 250, 0, 80, 150, 190, 120), 2)
         self.open_table.selectionModel().selectionChanged.connect(self._open_selected)
         self.open_empty = EmptyStateWidget()
         self.open_empty.set_text("Nothing is firing", "")
-        self.open_stack = _stack(self.open_table, self.open_empty)
+        self.open_stack = stacked(self.open_table, self.open_empty)
         self.open_detail = AlertDetailView()
         self.ack_button = QPushButton("&Acknowledge…")
         self.ack_button.setToolTip("Record that you are on it, with a note")
@@ -226,7 +197,9 @@ class AlertsPage(ServicePage):
 
     def _build_history_tab(self) -> QWidget:
         self.past_model = PastAlertTableModel(self._colours)
-        self.past_table = _table("PastAlertTable", self.past_model, 4, descending=True)
+        self.past_table = sortable_table(
+            "PastAlertTable", self.past_model, sort_column=4, descending=True
+        )
         self.past_table.setAccessibleName("Past alerts")
         _widths(self.past_table, (95, 230, 0, 150, 150, 95, 110), 2)
         self.past_table.selectionModel().selectionChanged.connect(self._past_selected)
@@ -235,7 +208,7 @@ class AlertsPage(ServicePage):
             "No past alerts", "Alerts appear here once they have resolved, with how long they "
             "lasted, who acknowledged them and what was sent."
         )  # fmt: skip
-        self.past_stack = _stack(self.past_table, self.past_empty)
+        self.past_stack = stacked(self.past_table, self.past_empty)
         self.past_detail = AlertDetailView()
         self.range_label = QLabel("")
         self.range_label.setObjectName("PageSubtitle")
@@ -252,7 +225,7 @@ class AlertsPage(ServicePage):
 
     def _build_rules_tab(self) -> QWidget:
         self.rule_model = _RuleToggleModel(self)
-        self.rule_table = _table("RuleTable", self.rule_model, 1)
+        self.rule_table = sortable_table("RuleTable", self.rule_model, sort_column=1)
         self.rule_table.setAccessibleName("Alert rules")
         _widths(self.rule_table, (40, 300, 120, 0, 95, 200), 3)
         self.rule_table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
@@ -262,7 +235,7 @@ class AlertsPage(ServicePage):
             "No alert rules", "Rules watch the metrics: a threshold (memory above 95 %), a rate "
             "of change (failed runs per minute), an anomaly, or data that stops arriving."
         )  # fmt: skip
-        self.rule_stack = _stack(self.rule_table, self.rule_empty)
+        self.rule_stack = stacked(self.rule_table, self.rule_empty)
         self.edit_button = QPushButton("&Edit…")
         self.edit_button.clicked.connect(self.edit_rule)
         self.toggle_button = QPushButton("Disable")
@@ -284,7 +257,7 @@ class AlertsPage(ServicePage):
 
     def _build_silences_tab(self) -> QWidget:
         self.silence_model = SilenceTableModel(self._colours)
-        self.silence_table = _table("SilenceTable", self.silence_model, 2)
+        self.silence_table = sortable_table("SilenceTable", self.silence_model, sort_column=2)
         self.silence_table.setAccessibleName("Silences")
         _widths(self.silence_table, (260, 0, 160, 110), 1)
         self.silence_table.selectionModel().selectionChanged.connect(
@@ -295,7 +268,7 @@ class AlertsPage(ServicePage):
             "No silences", "Silence an alert or a rule from the Firing now tab, for example "
             "during planned maintenance. Lifted or expired silences disappear from here."
         )  # fmt: skip
-        self.silence_stack = _stack(self.silence_table, self.silence_empty)
+        self.silence_stack = stacked(self.silence_table, self.silence_empty)
         self.unsilence_button = QPushButton("&Lift silence")
         self.unsilence_button.clicked.connect(self.unsilence_selected)
         actions = QHBoxLayout()

@@ -19,7 +19,6 @@ from typing import Any
 from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
-    QSortFilterProxyModel,
     Qt,
     QTimer,
     Signal,
@@ -35,7 +34,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
-    QStackedWidget,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -48,7 +46,6 @@ from auterity_desktop.ui.models.message_models import (
     REASON_LABELS,
     DeadLetterTableModel,
     QueueTableModel,
-    SortRole,
     TopicTableModel,
 )
 from auterity_desktop.ui.models.run_display import format_time
@@ -61,6 +58,7 @@ from auterity_desktop.ui.widgets.empty_state import EmptyStateWidget
 from auterity_desktop.ui.widgets.json_tree import JsonTreeView, to_json
 from auterity_desktop.ui.widgets.publish_message_dialog import PublishMessageDialog
 from auterity_desktop.ui.widgets.row_selection import select_row
+from auterity_desktop.ui.widgets.table_views import sortable_table, stacked
 
 POLL_MS = 2000
 EVENT_DELAY_MS = 100
@@ -77,32 +75,6 @@ EVENTS = frozenset(
 ALL_QUEUES, ANY_REASON = "All queues", "Any reason"
 HISTORY_HINT = "Select a dead letter to see how its deliveries went."
 QUEUES_TAB, DEAD_TAB = 0, 1
-
-
-def _table(name: str, model: Any, sort_column: int, descending: bool = False) -> QTableView:
-    proxy = QSortFilterProxyModel()
-    proxy.setSourceModel(model)
-    proxy.setSortRole(SortRole)
-    table = QTableView()
-    table.setObjectName(name)
-    table.setModel(proxy)
-    table.setSortingEnabled(True)
-    order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
-    table.sortByColumn(sort_column, order)
-    table.verticalHeader().hide()
-    table.setAlternatingRowColors(True)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    return table
-
-
-def _stack(*widgets: QWidget) -> QStackedWidget:
-    stack = QStackedWidget()
-    for widget in widgets:
-        stack.addWidget(widget)
-    return stack
 
 
 class MessagesPage(ServicePage):
@@ -141,7 +113,7 @@ class MessagesPage(ServicePage):
 
         # queues
         self.queue_model = QueueTableModel(self._colours)
-        self.queue_table = _table("QueueTable", self.queue_model, 0)
+        self.queue_table = sortable_table("QueueTable", self.queue_model, sort_column=0)
         self.queue_table.setAccessibleName("Queues")
         header = self.queue_table.horizontalHeader()
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
@@ -156,11 +128,13 @@ class MessagesPage(ServicePage):
             "each is bound to a topic pattern such as leads.#. Publish a test message to see "
             "which queues a topic reaches.",
         )
-        self.queue_stack = _stack(self.queue_table, self.queue_empty)
+        self.queue_stack = stacked(self.queue_table, self.queue_empty)
 
         # topics
         self.topic_model = TopicTableModel()
-        self.topic_table = _table("TopicTable", self.topic_model, 3, descending=True)
+        self.topic_table = sortable_table(
+            "TopicTable", self.topic_model, sort_column=3, descending=True
+        )
         self.topic_table.setAccessibleName("Topics")
         header = self.topic_table.horizontalHeader()
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
@@ -172,7 +146,7 @@ class MessagesPage(ServicePage):
             "Topics appear here when something publishes: a workflow's Publish message node, "
             "the API, or Publish test message above.",
         )
-        self.topic_stack = _stack(self.topic_table, self.topic_empty)
+        self.topic_stack = stacked(self.topic_table, self.topic_empty)
 
         topics_box = QGroupBox("Topics")
         QVBoxLayout(topics_box).addWidget(self.topic_stack)
@@ -238,7 +212,9 @@ class MessagesPage(ServicePage):
         filters.addWidget(self.next_button)
 
         self.dead_model = DeadLetterTableModel(self._colours)
-        self.dead_table = _table("DeadLetterTable", self.dead_model, 6, descending=True)
+        self.dead_table = sortable_table(
+            "DeadLetterTable", self.dead_model, sort_column=6, descending=True
+        )
         self.dead_table.setAccessibleName("Dead letters")
         self.dead_table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         header = self.dead_table.horizontalHeader()
@@ -248,7 +224,7 @@ class MessagesPage(ServicePage):
                 self.dead_table.setColumnWidth(column, width)
         self.dead_table.selectionModel().selectionChanged.connect(self._dead_selection_changed)
         self.dead_empty = EmptyStateWidget()
-        self.dead_stack = _stack(self.dead_table, self.dead_empty)
+        self.dead_stack = stacked(self.dead_table, self.dead_empty)
 
         self.detail_info = QLabel("Select a dead letter to see its payload and history.")
         self.detail_info.setObjectName("PageSubtitle")

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QGroupBox,
@@ -30,8 +29,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSplitter,
-    QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -42,7 +39,6 @@ from auterity_desktop.services.monitoring.ml_metrics import CLASSIFICATION, METR
 from auterity_desktop.ui.models.monitored_model_tables import (
     DriftTableModel,
     ModelTableModel,
-    SortRole,
     number,
 )
 from auterity_desktop.ui.models.run_display import format_time
@@ -56,6 +52,7 @@ from auterity_desktop.ui.widgets.empty_state import EmptyStateWidget
 from auterity_desktop.ui.widgets.model_charts import DistributionChartWidget, MetricsChartWidget
 from auterity_desktop.ui.widgets.model_register_dialog import RegisterModelDialog, Registration
 from auterity_desktop.ui.widgets.row_selection import select_row
+from auterity_desktop.ui.widgets.table_views import sortable_table, stacked
 
 EVENT_DELAY_MS = 300  # gather a burst of logging events into one reload
 EVENTS = frozenset(
@@ -90,32 +87,6 @@ METRIC_CHOICES = {
         *((METRIC_NAMES[m], (m,)) for m in METRICS["regression"]),
     ),
 }
-
-
-def _table(name: str, model: Any) -> QTableView:
-    proxy = QSortFilterProxyModel()
-    proxy.setSourceModel(model)
-    proxy.setSortRole(SortRole)
-    table = QTableView()
-    table.setObjectName(name)
-    table.setModel(proxy)
-    table.setSortingEnabled(True)
-    table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-    table.verticalHeader().hide()
-    table.setAlternatingRowColors(True)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    table.horizontalHeader().setStretchLastSection(True)
-    return table
-
-
-def _stack(*widgets: QWidget) -> QStackedWidget:
-    stack = QStackedWidget()
-    for widget in widgets:
-        stack.addWidget(widget)
-    return stack
 
 
 class ModelsPage(ServicePage):
@@ -177,7 +148,7 @@ class ModelsPage(ServicePage):
 
         # models
         self.model = ModelTableModel(colours)
-        self.table = _table("ModelTable", self.model)
+        self.table = sortable_table("ModelTable", self.model, stretch_last=True)
         for column, width in enumerate((190, 80, 110, 100, 90, 150)):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
@@ -190,7 +161,7 @@ class ModelsPage(ServicePage):
         )
         self.empty_register = self.empty.add_button("Register model…")
         self.empty_register.clicked.connect(self.open_register_dialog)
-        self.list_stack = _stack(self.table, self.empty)
+        self.list_stack = stacked(self.table, self.empty)
 
         # metrics
         self.bucket = QComboBox()
@@ -219,7 +190,7 @@ class ModelsPage(ServicePage):
         self.drift_summary = QLabel("")
         self.drift_summary.setWordWrap(True)
         self.drift_model = DriftTableModel(colours)
-        self.drift_table = _table("DriftTable", self.drift_model)
+        self.drift_table = sortable_table("DriftTable", self.drift_model, stretch_last=True)
         header = self.drift_table.horizontalHeader()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -239,7 +210,7 @@ class ModelsPage(ServicePage):
         detail_layout.setContentsMargins(0, 0, 0, 0)
         detail_layout.addWidget(self.drift_summary)
         detail_layout.addWidget(drift_split, 1)
-        self.drift_stack = _stack(drift_detail, self.drift_empty)
+        self.drift_stack = stacked(drift_detail, self.drift_empty)
         drift_box = QGroupBox("Drift by feature (latest check)")
         drift_layout = QVBoxLayout(drift_box)
         drift_layout.addWidget(self.drift_stack)

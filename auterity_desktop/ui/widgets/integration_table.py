@@ -16,7 +16,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from auterity_desktop.ui.models.rows_model import RowsTableModel
+from auterity_desktop.ui.models.rows_model import RowsTableModel, SortRole
 from auterity_desktop.ui.models.run_display import format_time
 
 Index = QModelIndex | QPersistentModelIndex
@@ -47,7 +47,6 @@ STATUS_TIPS = {
 
 COLUMNS = ("Name", "Type", "Status", "Last checked", "Latency", "Circuit")
 STATUS_COLUMN = 2
-SortRole = Qt.ItemDataRole.UserRole + 1
 StatusRole = Qt.ItemDataRole.UserRole + 2
 
 

@@ -9,14 +9,14 @@ Severity and state are written out with a dot in front, so colour is not the onl
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
 from auterity_desktop.services.monitoring.alert_rules import KIND_TITLES
-from auterity_desktop.ui.models.rows_model import RowsTableModel, SortRole
+from auterity_desktop.ui.models.rows_model import KeyedRowsModel, SortRole
 from auterity_desktop.ui.models.run_display import format_duration, format_time
 
 Index = QModelIndex | QPersistentModelIndex
@@ -49,25 +49,10 @@ def notify_text(notify: Mapping[str, Any] | None) -> str:
     return f"{notify['integration']}" + (f" → {target}" if target else "")
 
 
-class _KeyedModel(RowsTableModel):
+class _KeyedModel(KeyedRowsModel):
     def __init__(self, colours: Callable[[], Mapping[str, str]]) -> None:
         super().__init__()
         self._colours = colours
-        self._rows: list[Any] = []
-
-    def set_rows(self, rows: Sequence[Any]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def item(self, row: int) -> Any:
-        return self._rows[row]
-
-    def row_of(self, key: str) -> int:
-        return next((i for i, r in enumerate(self._rows) if r.id == key), -1)
-
-    def keys(self) -> list[str]:
-        return [str(r.id) for r in self._rows]
 
     def _colour(self, key: str) -> QColor:
         colours = self._colours()

@@ -9,13 +9,13 @@ id), so a live refresh keeps the selection on the same thing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from auterity_desktop.ui.models.rows_model import RowsTableModel, SortRole
+from auterity_desktop.ui.models.rows_model import KeyedRowsModel, SortRole
 from auterity_desktop.ui.models.run_display import format_duration, format_time
 
 Index = QModelIndex | QPersistentModelIndex
@@ -44,26 +44,7 @@ def count(value: int) -> str:
     return f"{value:,}"
 
 
-class _KeyedModel(RowsTableModel):
-    def _key(self, row: Any) -> str:
-        raise NotImplementedError
-
-    def set_rows(self, rows: Sequence[Any]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def item(self, row: int) -> Any:
-        return self._rows[row]
-
-    def row_of(self, key: str) -> int:
-        return next((i for i, r in enumerate(self._rows) if self._key(r) == key), -1)
-
-    def keys(self) -> list[str]:
-        return [self._key(r) for r in self._rows]
-
-
-class QueueTableModel(_KeyedModel):
+class QueueTableModel(KeyedRowsModel):
     headers = (
         "Queue", "Pattern", "Depth", "Ready", "In flight", "Delayed", "Dead",
         "Published", "Acked", "Consumers", "Limit",
@@ -73,9 +54,8 @@ class QueueTableModel(_KeyedModel):
     def __init__(self, colours: Callable[[], Mapping[str, str]]) -> None:
         super().__init__()
         self._colours = colours
-        self._rows: list[Any] = []
 
-    def _key(self, row: Any) -> str:
+    def key(self, row: Any) -> str:
         return str(row.name)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -128,14 +108,13 @@ def _queue_tip(q: Any, column: int) -> str | None:
     return None
 
 
-class TopicTableModel(_KeyedModel):
+class TopicTableModel(KeyedRowsModel):
     headers = ("Topic", "Published", "Unrouted", "Last published", "Queues")
 
     def __init__(self) -> None:
         super().__init__()
-        self._rows: list[Any] = []
 
-    def _key(self, row: Any) -> str:
+    def key(self, row: Any) -> str:
         return str(row.name)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -162,15 +141,14 @@ class TopicTableModel(_KeyedModel):
         return None
 
 
-class DeadLetterTableModel(_KeyedModel):
+class DeadLetterTableModel(KeyedRowsModel):
     headers = ("Id", "Queue", "Topic", "Reason", "Deliveries", "Last error", "Dead since")
 
     def __init__(self, colours: Callable[[], Mapping[str, str]]) -> None:
         super().__init__()
         self._colours = colours
-        self._rows: list[Any] = []
 
-    def _key(self, row: Any) -> str:
+    def key(self, row: Any) -> str:
         return str(row.id)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -9,14 +9,14 @@ and a colour (never colour alone).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont
 
 from auterity_desktop.services.monitoring.drift import P_VALUE_TESTS, TEST_NAMES
-from auterity_desktop.ui.models.rows_model import RowsTableModel, SortRole
+from auterity_desktop.ui.models.rows_model import KeyedRowsModel, SortRole
 from auterity_desktop.ui.models.run_display import format_time
 
 Index = QModelIndex | QPersistentModelIndex
@@ -48,25 +48,16 @@ def drift_verdict(dataset_drift: bool | None, share: float | None) -> str:
     return ("Drift" if dataset_drift else "No drift") + share_text
 
 
-class ModelTableModel(RowsTableModel):
+class ModelTableModel(KeyedRowsModel):
     headers = ("Model", "Version", "Task", "Predictions", "Labelled", "Last drift check", "Checked")
     NUMERIC = frozenset({3, 4})
 
     def __init__(self, colours: Colours) -> None:
         super().__init__()
         self._colours = colours
-        self._rows: list[Any] = []
 
-    def set_rows(self, rows: Sequence[Any]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def item(self, row: int) -> Any:
-        return self._rows[row]
-
-    def row_of(self, key: tuple[str, str]) -> int:
-        return next((i for i, m in enumerate(self._rows) if (m.name, m.version) == key), -1)
+    def key(self, row: Any) -> tuple[str, str]:
+        return (row.name, row.version)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -106,25 +97,16 @@ class ModelTableModel(RowsTableModel):
         return None
 
 
-class DriftTableModel(RowsTableModel):
+class DriftTableModel(KeyedRowsModel):
     headers = ("Feature", "Kind", "Test", "Statistic", "p-value", "Threshold", "Verdict")
     NUMERIC = frozenset({3, 4})
 
     def __init__(self, colours: Colours) -> None:
         super().__init__()
         self._colours = colours
-        self._rows: list[Any] = []
 
-    def set_rows(self, rows: Sequence[Any]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def item(self, row: int) -> Any:
-        return self._rows[row]
-
-    def row_of(self, feature: str) -> int:
-        return next((i for i, f in enumerate(self._rows) if f.feature == feature), -1)
+    def key(self, row: Any) -> str:
+        return str(row.feature)
 
     @staticmethod
     def verdict(f: Any) -> str:

@@ -30,6 +30,8 @@ from auterity_desktop.core.recovery import ErrorRecoveryService
 from auterity_desktop.core.registry import ServiceRegistry
 from auterity_desktop.core.secret_store import SecretStore
 from auterity_desktop.core.service import Health, HealthState
+from auterity_desktop.services.ai.cognitive.engine import CognitiveEngine
+from auterity_desktop.services.ai.orchestration import AIModelOrchestrationService
 from auterity_desktop.services.compliance.audit_trail import AuditTrail
 from auterity_desktop.services.compliance.engine import ComplianceEngine
 from auterity_desktop.services.integrations.controller import IntegrationController
@@ -153,6 +155,23 @@ class Platform:
         self.ml_monitoring = MLMonitoringService(
             self.database, self.audit, self.security.authz, self.events, self.metrics
         )
+        self.ai = AIModelOrchestrationService(
+            self.database,
+            self.audit,
+            self.security.authz,
+            self.secrets,
+            self.events,
+            self.metrics,
+            cache_size=settings.ai_model_cache_size,
+            request_timeout=settings.ai_request_timeout,
+            max_connections=settings.max_connections,
+            sync_interval=30.0 if background else 0,
+        )
+        self.engine.services["ai"] = self.ai  # the AI prompt node
+        self.cognitive = CognitiveEngine(
+            self.database, self.audit, self.security.authz, self.ai, self.events, self.metrics
+        )
+        self.engine.services["cognitive"] = self.cognitive  # the AI classify/extract/... nodes
         self.started_at: float | None = None
         self._register_services()
 
@@ -180,6 +199,8 @@ class Platform:
             self.performance,
             self.alerts,
             self.ml_monitoring,
+            self.ai,
+            self.cognitive,
         ):
             self.registry.register(service)
         self.metrics.describe(

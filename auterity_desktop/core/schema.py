@@ -17,6 +17,8 @@ MODEL_MODULES = (
     "auterity_desktop.services.monitoring.metrics_models",
     "auterity_desktop.services.monitoring.alert_models",
     "auterity_desktop.services.monitoring.ml_tables",
+    "auterity_desktop.services.ai.models",
+    "auterity_desktop.services.ai.cognitive.models",
 )
 
 

@@ -27,7 +27,7 @@ DEFAULT_OUTBOUND = [
     "send_email",
     "integration_request",
     "webhook_response",
-    "ai_chat",
+    "ai_prompt",  # its text goes to the model's provider
 ]
 _WHOLE_INPUT = re.compile(r"\{\{\s*\$input\s*\}\}")
 _SECRET_PARAM = re.compile(r"(pass(word)?|secret|token|api[_-]?key|credential|authorization)", re.I)

@@ -260,7 +260,8 @@ BUILTIN_TYPES = (
 
 
 def builtin_registry() -> NodeRegistry:
+    from auterity_desktop.services.workflows.ai_nodes import AI_TYPES
     from auterity_desktop.services.workflows.integration_nodes import INTEGRATION_TYPES
     from auterity_desktop.services.workflows.message_nodes import MESSAGE_TYPES
 
-    return NodeRegistry((*BUILTIN_TYPES, *INTEGRATION_TYPES, *MESSAGE_TYPES))
+    return NodeRegistry((*BUILTIN_TYPES, *INTEGRATION_TYPES, *MESSAGE_TYPES, *AI_TYPES))

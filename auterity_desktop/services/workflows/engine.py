@@ -65,7 +65,7 @@ MAX_PARAMS_BYTES = 10 * 1024 * 1024
 
 class WorkflowEngine(RunLoop, BaseService):
     name = "engine"
-    dependencies = ("database", "audit", "security", "workflows")
+    base_dependencies = ("database", "audit", "security", "workflows")
 
     def __init__(
         self,
@@ -103,6 +103,13 @@ class WorkflowEngine(RunLoop, BaseService):
         self.services: dict[str, Any] = {}  # other services nodes use, e.g. "integrations"
         self.owner = make_owner()
         self.interrupted: list[str] = []  # runs found cut off by a crash at start-up
+
+    @property
+    def dependencies(self) -> tuple[str, ...]:  # type: ignore[override]  # follows services
+        """The services nodes call start first: runs resumed at start-up must find them
+        running."""
+        used = (s.name for s in self.services.values() if isinstance(s, BaseService))
+        return (*self.base_dependencies, *used)
 
     # -- lifecycle ----------------------------------------------------------------------
     async def initialize(self) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from auterity_desktop.core.errors import ErrorCode, ServiceError
+from auterity_desktop.services.workflows.ai_nodes import AI_EXECUTORS
 from auterity_desktop.services.workflows.integration_nodes import INTEGRATION_EXECUTORS
 from auterity_desktop.services.workflows.message_nodes import MESSAGE_EXECUTORS
 from auterity_desktop.services.workflows.node_context import Executor, NodeContext
@@ -204,3 +205,4 @@ EXECUTORS: dict[str, Executor] = {
 
 EXECUTORS.update(INTEGRATION_EXECUTORS)
 EXECUTORS.update(MESSAGE_EXECUTORS)
+EXECUTORS.update(AI_EXECUTORS)

@@ -18,6 +18,7 @@ class NodeContext:
     outputs_by_name: Mapping[str, Any] = field(default_factory=dict)
     http: Any = None  # the engine's shared httpx.AsyncClient
     services: Mapping[str, Any] = field(default_factory=dict)  # e.g. "integrations"
+    workflow_id: str | None = None  # for budgets and accounting of model calls
 
 
 Executor = Callable[[NodeContext], Awaitable[dict[str, Any]]]

@@ -284,7 +284,10 @@ class RunLoop:
                         )
                         if node.on_error == "route":
                             state.status = "succeeded"
-                            state.output = {ERROR_PORT: {"error": state.error, "input": None}}
+                            routed: dict[str, Any] = {"error": state.error, "input": None}
+                            if isinstance(error, ServiceError) and error.details:
+                                routed["details"] = error.details  # e.g. an infeasibility report
+                            state.output = {ERROR_PORT: routed}
                         elif node.on_error == "continue":
                             state.status, state.output = (
                                 "succeeded",
@@ -455,6 +458,7 @@ class RunLoop:
                     run.params,
                     http=self._http,
                     services=self.services,
+                    workflow_id=run.workflow_id,
                 )
                 async with self._slots:
                     async with asyncio.timeout(node.timeout):

@@ -51,7 +51,7 @@ def many_types(count: int) -> list[NodeType]:
 # -- palette ------------------------------------------------------------------------------------
 def test_every_registered_type_is_under_its_category(qtbot: QtBot) -> None:
     registry = builtin_registry()
-    registry.register(NodeType("ai_prompt", "AI prompt", "AI", "Asks a language model."))
+    registry.register(NodeType("ocr_scan", "Scan document", "Vision", "Reads a scanned form."))
     palette = make_palette(qtbot, registry)
     for node_type in registry.all():
         assert node_type.type in children(palette, node_type.category)
@@ -110,7 +110,7 @@ def test_search_http_leaves_only_http_request(qtbot: QtBot) -> None:
     [
         ("HTTP", {"http_request"}),  # case-insensitive
         ("for_each", {"for_each"}),  # type name
-        ("json schema", {"validate_data"}),  # description, every word
+        ("json schema", {"validate_data", "ai_prompt"}),  # description, every word
         ("network", {"http_request"}),  # category
         ("  trigger  ", {"manual_trigger", "message_trigger", "schedule_trigger"}),
     ],
@@ -175,11 +175,11 @@ def test_favourites_persist_in_settings(qtbot: QtBot, tmp_path: Path) -> None:
 def test_favourites_of_unloaded_types_stay_stored(qtbot: QtBot, tmp_path: Path) -> None:
     path = tmp_path / "settings.ini"
     settings = ini(path)
-    settings.setValue(FAVOURITES_KEY, ["ai_prompt", "delay"])
+    settings.setValue(FAVOURITES_KEY, ["ocr_scan", "delay"])
     palette = make_palette(qtbot, settings=settings)
     assert palette.favourites() == ["delay"]
     palette.toggle_favourite("log")
-    assert ini(path).value(FAVOURITES_KEY) == ["ai_prompt", "delay", "log"]
+    assert ini(path).value(FAVOURITES_KEY) == ["ocr_scan", "delay", "log"]
 
 
 def test_context_menu_toggles_favourite(qtbot: QtBot) -> None:
@@ -415,7 +415,7 @@ def test_ranking_words_and_type_names() -> None:
     assert ranked("subworkflow", builtin)[0] == "sub_workflow"
     assert ranked("http req", builtin) == ["http_request"]
     assert ranked("approval", builtin)[0] == "approval"  # "Human approval": a word start
-    assert ranked("", builtin)[0] == "integration_request"  # all by title: "Call integration"
+    assert ranked("", builtin)[0] == "ai_prompt"  # all by title: "AI prompt"
     assert ranked("", builtin, ("log",))[0] == "log"
 
 

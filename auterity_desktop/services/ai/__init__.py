@@ -1,0 +1,1 @@
+"""AI: model orchestration over providers, the offline cognitive engine, their types."""

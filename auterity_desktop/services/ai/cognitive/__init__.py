@@ -1,0 +1,1 @@
+"""The offline cognitive engine: NLP, pattern recognition over runs, decision optimisation."""

@@ -479,7 +479,74 @@ async def dashboard(window: Any) -> None:
     await asyncio.sleep(0.2)
 
 
+async def ai(window: Any) -> None:
+    """The AI page's playground: a dealership's deployments (one cloud model answered by a
+    local OpenAI-compatible stand-in, a local one not started, one switched off), a cost
+    policy, and a reply streamed through it with its tokens, cost and routing decision."""
+    from auterity_desktop.services.ai.types import ModelRequest
+    from auterity_desktop.ui.pages.ai_page import PLAYGROUND_TAB
+    from tests.ui.llm_stub_server import llm_stub_server
+
+    me = await sign_in(window)
+    ai = window.bridge.platform.ai
+    reply = (
+        "Yes — at 60,000 miles the 2019 RAV4 is due for its major service: oil and filter, "
+        "tyre rotation, brake inspection, cabin and engine air filters and a coolant check. "
+        "It takes about two and a half hours, and we can offer a loaner car or the shuttle. "
+        "Shall I book a slot for you this week?"
+    )
+    with llm_stub_server(reply=reply, delay=0.02, model="gpt-4o-mini-2024-07-18") as stub:
+        deployments = [
+            {"name": "gpt-4o-mini", "provider": "openai", "model": "gpt-4o-mini",
+             "api_base": stub.openai_base, "price_input_per_1k": 0.00015,
+             "price_output_per_1k": 0.0006, "context_window": 128_000,
+             "capabilities": ["json", "tools"], "rpm": 500, "tpm": 200_000},
+            {"name": "claude-haiku", "provider": "anthropic", "model": "claude-3-5-haiku-latest",
+             "price_input_per_1k": 0.0008, "price_output_per_1k": 0.004,
+             "context_window": 200_000, "capabilities": ["tools", "vision"]},
+            {"name": "llama-local", "provider": "openai", "model": "llama3.1:8b",
+             "api_base": "http://127.0.0.1:9/v1", "context_window": 8192, "weight": 2},
+            {"name": "mistral-small", "provider": "ollama", "model": "mistral-small:24b",
+             "context_window": 32_768, "enabled": False},
+        ]  # fmt: skip
+        keys = {"gpt-4o-mini": "sk-demo-4f2a", "claude-haiku": "sk-ant-demo-91c3"}
+        for spec in deployments:
+            await ai.save_deployment(me, spec, api_key=keys.get(spec["name"]))
+        policy = {
+            "name": "cheap-first", "strategy": "cost",
+            "deployments": ["llama-local", "gpt-4o-mini", "claude-haiku"],
+            "num_retries": 0, "allowed_fails": 0, "cooldown_seconds": 300,
+            "description": "The local model first, then the cheapest cloud one",
+        }  # fmt: skip
+        await ai.save_policy(me, policy)
+        for scope, period, limit in (("global", "month", 50), ("deployment:gpt-4o-mini", "day", 2)):
+            await ai.save_budget(me, {"scope": scope, "period": period, "limit": limit})
+        for prompt in (  # the local model is not running: it fails once and cools down
+            "Summarise this lead: Ada, RAV4 hybrid, wants a test drive on Saturday",
+            "Classify: 'my check engine light is on again'",
+        ):
+            await ai.chat(me, ModelRequest.from_prompt(prompt, policy="cheap-first", cache=False))
+        page = window.show_page("ai")
+        await until(lambda: page.loaded and page.deployment_model.rowCount() == 4)
+        page.tabs.setCurrentIndex(PLAYGROUND_TAB)
+        playground = page.playground
+        playground.choose_target("policy", "cheap-first")
+        playground.system.setPlainText(
+            "You are the service desk assistant of Riverside Toyota. Answer briefly and "
+            "politely, and offer to book an appointment."
+        )
+        playground.prompt.setPlainText(
+            "A customer asks: does my 2019 RAV4 need a service at 60,000 miles, and how long "
+            "will it take?"
+        )
+        playground.send()
+        await until(lambda: playground.response is not None)
+        playground.decision_toggle.setChecked(True)
+    await asyncio.sleep(0.5)
+
+
 SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
+    "ai": ai,
     "alerts": alerts,
     "dashboard": dashboard,
     "editor": editor,

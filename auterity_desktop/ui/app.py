@@ -50,6 +50,7 @@ def run_gui(
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from auterity_desktop.ui.asyncgen_hooks import install_asyncgen_hooks
     from auterity_desktop.ui.crash_handler import CrashHandler
     from auterity_desktop.ui.garbage_collector import MainThreadGarbageCollector
     from auterity_desktop.ui.main_window import MainWindow, window_state
@@ -87,6 +88,7 @@ def run_gui(
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    restore_asyncgen_hooks = install_asyncgen_hooks(loop)
     crash.install(loop)
     collector = MainThreadGarbageCollector(app)
     collector.install()
@@ -104,7 +106,9 @@ def run_gui(
         quit_signals.uninstall()
         crash.uninstall()
         collector.uninstall()
+        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.run_until_complete(loop.shutdown_default_executor())
+        restore_asyncgen_hooks()
         asyncio.set_event_loop(None)
         loop.close()
         shutdown_logging()

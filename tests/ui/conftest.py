@@ -12,6 +12,7 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from auterity_desktop.config import load_settings
+from auterity_desktop.ui.asyncgen_hooks import install_asyncgen_hooks
 from auterity_desktop.ui.crash_handler import CrashHandler
 from auterity_desktop.ui.garbage_collector import MainThreadGarbageCollector
 from auterity_desktop.ui.main_window import MainWindow, window_state
@@ -37,10 +38,13 @@ def gui_thread_garbage_collection(qapp: QApplication) -> Iterator[None]:
 def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
+    restore_asyncgen_hooks = install_asyncgen_hooks(loop)  # as the app does
     try:
         yield loop
     finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.run_until_complete(loop.shutdown_default_executor())
+        restore_asyncgen_hooks()
         asyncio.set_event_loop(None)
         loop.close()
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QTableView
 
 from auterity_desktop.config import setting_names
 from auterity_desktop.ui.pages import PAGES
+from auterity_desktop.ui.pages.ai_page import AIPage
 from auterity_desktop.ui.pages.alerts_page import AlertsPage
 from auterity_desktop.ui.pages.audit_page import AuditPage
 from auterity_desktop.ui.pages.compliance_page import CompliancePage
@@ -50,6 +51,7 @@ def test_window_opens_offscreen_and_every_page_shows(make_app: Any, qtbot: Any) 
             "runs": RunsPage,
             "integrations": IntegrationsPage,
             "messages": MessagesPage,
+            "ai": AIPage,
             "alerts": AlertsPage,
             "models": ModelsPage,
             "dashboard": DashboardPage,

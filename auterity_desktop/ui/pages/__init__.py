@@ -41,6 +41,9 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("messages", "Messages", "messages",
              "Topics, subscriptions and the dead-letter queue of the message queue.",
              "auterity_desktop.ui.pages.messages_page:MessagesPage", "messages:read"),
+    PageSpec("ai", "AI", "ai",
+             "Model providers and deployments, routing and budgets, a playground, usage and "
+             "spend.", "auterity_desktop.ui.pages.ai_page:AIPage", "ai:read"),
     PageSpec("analysis", "Analysis", "analysis",
              "Offline process mining, custom reports and model drift.",
              permission="analytics:read"),

@@ -1,0 +1,1 @@
+"""Analytics: process mining and advanced analytics over pandas, Qt-free."""

@@ -1,0 +1,1 @@
+"""Process mining: event logs, discovery, conformance and performance, vectorised."""

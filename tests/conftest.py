@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import sqlite3
 import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -84,3 +86,58 @@ def postgres_url() -> Iterator[str]:
         yield admin.set(database=name).render_as_string(hide_password=False)
     finally:
         _run_async(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to head once per session, without an instance id."""
+    from sqlalchemy import delete
+
+    from auterity_desktop.core.db import Database
+    from auterity_desktop.core.orm import AppMeta
+
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+
+    async def build() -> None:
+        database = Database(f"sqlite:///{path}")
+        await database.initialize()
+        async with database.engine.begin() as conn:
+            await conn.execute(delete(AppMeta))  # each copy gets its own on first start
+        await database.cleanup()
+
+    _run_async(build())
+    with sqlite3.connect(path) as conn:  # fold the WAL in: the copy is one file
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode=DELETE")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def new_sqlite_databases_start_migrated(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    migrated_sqlite_template: Path,
+) -> None:
+    """Every new SQLite database a test opens starts as a copy of the migrated template:
+    running thirteen migrations per test costs minutes over the suite. The migrations
+    themselves are tested by tests marked ``fresh_migrations`` (and by building this
+    template)."""
+    if request.node.get_closest_marker("fresh_migrations"):
+        return
+    from auterity_desktop.core.db import Database
+
+    original = Database.initialize
+
+    async def initialize(self: Database) -> None:
+        path = self.url.database if self.dialect == "sqlite" and self.migrate else None
+        if path and path != ":memory:" and not path.startswith("file:"):
+            target = Path(path)
+            try:
+                if not target.exists():
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(migrated_sqlite_template, target)
+            except OSError:
+                pass  # the real initialize says clearly what is wrong with the place
+        await original(self)
+
+    monkeypatch.setattr(Database, "initialize", initialize)

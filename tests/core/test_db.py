@@ -13,6 +13,9 @@ from auterity_desktop.core.errors import ErrorCode, ServiceError
 from auterity_desktop.core.orm import AppMeta
 from auterity_desktop.core.service import HealthState
 
+# This module tests the migrations themselves: no copy of an already migrated database.
+pytestmark = pytest.mark.fresh_migrations
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:

@@ -140,7 +140,8 @@ class EventLog:
         """The case id of each case, in log order (aligned with ``case_starts``)."""
         codes = self.frame[CASE].cat.codes.to_numpy()
         categories = self.frame[CASE].cat.categories
-        return [str(categories[codes[i]]) for i in self.case_starts()]
+        # one vectorised take: indexing the categories once per case costs ~1 s per 100k cases
+        return [str(c) for c in categories.to_numpy()[codes[self.case_starts()]]]
 
     def case_starts(self) -> np.ndarray:
         """Row where each case begins (the log is sorted by case, so cases are runs)."""

@@ -20,6 +20,7 @@ class TaskRunner(QObject):
         super().__init__()
         self._on_error = on_error
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
 
     def report_error(self, exc: BaseException) -> None:
         """Show an error through the same channel as failed tasks."""
@@ -37,6 +38,12 @@ class TaskRunner(QObject):
         on_error: Callable[[BaseException], Any] | None = None,
     ) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
+        if self._closed:
+            # A timer or a late signal while the window closes: the services under the
+            # work are stopping, so it must not start (cancelled before its first step, the
+            # coroutine never runs and leaves nothing half-open).
+            task.cancel()
+            return task
         self._tasks.add(task)
 
         def finished(t: asyncio.Task[Any]) -> None:
@@ -54,7 +61,9 @@ class TaskRunner(QObject):
 
     async def shutdown(self, grace: float = 5.0) -> None:
         """Let running work finish (cancelling a database call midway leaves connections
-        half-closed), then cancel whatever is still running after ``grace`` seconds."""
+        half-closed), then cancel whatever is still running after ``grace`` seconds. Work
+        spawned from now on is refused."""
+        self._closed = True
         tasks = list(self._tasks)
         if not tasks:
             return

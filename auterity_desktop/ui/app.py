@@ -53,6 +53,7 @@ def run_gui(
     from auterity_desktop.ui.asyncgen_hooks import install_asyncgen_hooks
     from auterity_desktop.ui.crash_handler import CrashHandler
     from auterity_desktop.ui.garbage_collector import MainThreadGarbageCollector
+    from auterity_desktop.ui.leftover_tasks import cancel_leftover_tasks
     from auterity_desktop.ui.main_window import MainWindow, window_state
     from auterity_desktop.ui.platform_bridge import PlatformBridge
     from auterity_desktop.ui.quit_signals import QuitOnSignals
@@ -102,6 +103,7 @@ def run_gui(
         # first the GUI's own work (page loads, session checks), then the services under it
         loop.run_until_complete(tasks.shutdown())
         loop.run_until_complete(bridge.stop())
+        loop.run_until_complete(cancel_leftover_tasks())
     finally:
         quit_signals.uninstall()
         crash.uninstall()

@@ -15,6 +15,7 @@ from auterity_desktop.config import load_settings
 from auterity_desktop.ui.asyncgen_hooks import install_asyncgen_hooks
 from auterity_desktop.ui.crash_handler import CrashHandler
 from auterity_desktop.ui.garbage_collector import MainThreadGarbageCollector
+from auterity_desktop.ui.leftover_tasks import cancel_leftover_tasks
 from auterity_desktop.ui.main_window import MainWindow, window_state
 from auterity_desktop.ui.platform_bridge import PlatformBridge
 from auterity_desktop.ui.tasks import TaskRunner
@@ -42,6 +43,7 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     try:
         yield loop
     finally:
+        loop.run_until_complete(cancel_leftover_tasks())  # as the app does
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.run_until_complete(loop.shutdown_default_executor())
         restore_asyncgen_hooks()

@@ -96,13 +96,13 @@ class Settings(BaseSettings):
         ge=1,
         le=1_000_000,
     )
-    process_mining_threads: int = _setting(
-        4,
-        "PROCESS_MINING_THREADS",
-        "an integer from 1 to 256",
-        "Worker threads for process-mining jobs.",
+    process_mining_workers: int = _setting(
+        2,
+        "PROCESS_MINING_WORKERS",
+        "an integer from 1 to 64",
+        "Worker processes for process-mining jobs (each holds a copy of the log it mines).",
         ge=1,
-        le=256,
+        le=64,
     )
     max_connections: int = _setting(
         100,

@@ -19,7 +19,7 @@ CATALOGUE_DEFAULTS = {
     "AI_MODEL_CACHE_SIZE": 1000,
     "AI_REQUEST_TIMEOUT": 30,
     "ANALYTICS_BATCH_SIZE": 100,
-    "PROCESS_MINING_THREADS": 4,
+    "PROCESS_MINING_WORKERS": 2,
     "MAX_CONNECTIONS": 100,
     "MESSAGE_QUEUE_SIZE": 1000,
     "AUTH_TOKEN_EXPIRY": 3600,
@@ -131,12 +131,12 @@ def test_huge_hostile_value_is_shortened_in_the_message(tmp_path: Path) -> None:
 
 def test_config_file_location_can_be_overridden(tmp_path: Path) -> None:
     target = tmp_path / "elsewhere.toml"
-    target.write_text("PROCESS_MINING_THREADS = 8\n")
+    target.write_text("PROCESS_MINING_WORKERS = 8\n")
     env = {"AUTERITY_CONFIG_FILE": str(target)}
     assert default_config_file(env) == target
     settings, sources = load_settings(env)
-    assert settings.process_mining_threads == 8
-    assert sources["PROCESS_MINING_THREADS"] == f"file {target}"
+    assert settings.process_mining_workers == 8
+    assert sources["PROCESS_MINING_WORKERS"] == f"file {target}"
 
 
 def test_settings_are_immutable(tmp_path: Path) -> None:

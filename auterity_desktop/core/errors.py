@@ -79,6 +79,12 @@ class ServiceError(Exception):
         self.details: dict[str, Any] = dict(details or {})
         super().__init__(f"{self.code.value}: {message}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by the constructor's arguments: errors cross into and out of worker
+        processes (process mining), where the default (``self.args``) cannot rebuild it; a
+        subclass arrives as a plain ``ServiceError`` with the same code, message and details."""
+        return (ServiceError, (self.code, self.message, self.details))
+
     @property
     def http_status(self) -> int:
         return self.code.http_status

@@ -26,7 +26,7 @@ _NS = 1_000_000_000
 
 
 # -- shared vectorised building blocks ----------------------------------------------------
-def _pair_rows(log: EventLog, gap: int = 1) -> np.ndarray:
+def pair_rows(log: EventLog, gap: int = 1) -> np.ndarray:
     """Rows ``i`` whose event ``i + gap`` is in the same case (the log is sorted by case)."""
     n = log.n_events
     if n <= gap:
@@ -88,7 +88,7 @@ def discover_dfg(log: EventLog) -> DirectlyFollowsGraph:
     names = log.activities()
     codes = log.activity_codes().astype(np.int64)
     n = len(names)
-    rows = _pair_rows(log)
+    rows = pair_rows(log)
     keys, counts = _count_keys(codes[rows] * n + codes[rows + 1], n * n)
     starts = log.case_starts()
     return DirectlyFollowsGraph(
@@ -142,7 +142,7 @@ def discover_performance_dfg(log: EventLog) -> dict[tuple[str, str], EdgeStats]:
     n = len(names)
     codes = log.activity_codes().astype(np.int64)
     stamps = log.timestamps_ns()
-    rows = _pair_rows(log)
+    rows = pair_rows(log)
     if len(rows) == 0:
         return {}
     keys = codes[rows] * n + codes[rows + 1]
@@ -327,7 +327,7 @@ def _loop_two_triples(log: EventLog) -> dict[tuple[str, str], int]:
     names = log.activities()
     n = len(names)
     codes = log.activity_codes().astype(np.int64)
-    rows = _pair_rows(log, gap=2)
+    rows = pair_rows(log, gap=2)
     a, b, c = codes[rows], codes[rows + 1], codes[rows + 2]
     keep = (a == c) & (a != b)
     keys, counts = _count_keys(a[keep] * n + b[keep], n * n)

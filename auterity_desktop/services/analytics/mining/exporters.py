@@ -125,6 +125,17 @@ def _attribute(kind: str, key: str, value: Any) -> str | None:
     return f"<{kind} key={quoteattr(key)} value={quoteattr(text)}/>"
 
 
+def _objects(series: pd.Series, chunk: int = 10_000) -> np.ndarray:
+    """``series`` as Python objects, boxed in slices: boxing 200k timestamps in one C call
+    holds the GIL long enough to stall an event loop running beside the export thread."""
+    if len(series) <= chunk:
+        return np.asarray(series.to_numpy(dtype=object))
+    parts = [
+        series.iloc[i : i + chunk].to_numpy(dtype=object) for i in range(0, len(series), chunk)
+    ]
+    return np.concatenate(parts)
+
+
 def write_xes(log: EventLog, path: str | Path) -> None:
     """An IEEE 1849-2016 XES document declaring the Concept, Time, Lifecycle and
     Organizational extensions; gzip-compressed when the name ends in ``.gz``. Columns named
@@ -144,7 +155,7 @@ def write_xes(log: EventLog, path: str | Path) -> None:
     kinds["concept:name"] = kinds["case:concept:name"] = "string"
     if "org:resource" in kinds:
         kinds["org:resource"] = "string"
-    columns = {c: frame[c].to_numpy(dtype=object) for c in frame.columns}
+    columns = {c: _objects(frame[c]) for c in frame.columns}
     starts, ends = log.case_starts(), log.case_ends()
     target = Path(path)
     with _replacing(target) as temporary:

@@ -162,6 +162,9 @@ def replay_trace(
             consumed += len(silent.inputs)
             produced += len(silent.outputs)
             marking = _fire(silent, marking)
+    # pm4py decides "fit" here, before the final marking's missing tokens are counted, and
+    # (consider_activities_not_in_model_in_fitness=False) ignores activities not in the model
+    fits = missing == 0
     for p, n in fm.items():
         have = marking.get(p, 0)
         if have < n:
@@ -170,7 +173,7 @@ def replay_trace(
     consumed += sum(fm.values())
     remaining = sum(n for n in marking.values() if n > 0)
     fitness = _fitness(missing, consumed, remaining, produced)
-    is_fit = missing == 0 and remaining == 0 and not problems
+    is_fit = fits and remaining == 0
     return TraceReplay(
         case_id, fitness, missing, remaining, consumed, produced, is_fit, problems, enabled
     )

@@ -68,7 +68,7 @@ def test_read_csv_detects_everything_and_reports_progress(tmp_path: Path) -> Non
     path = _write(tmp_path, "ros.csv", CSV)
     seen: list[tuple[int, int]] = []
     log = imp.read_csv(path, progress=lambda done, total: seen.append((done, total)),
-                       chunk_rows=1)  # fmt: skip
+                       chunk_bytes=64)  # fmt: skip
     assert log.case_ids() == ["R-10", "R-2"]
     assert log.traces() == [("open", "repair"), ("open", "close")]
     assert log.has_start and list(log.frame["resource"]) == ["ann", "bob", "ann", "cy"]
@@ -121,7 +121,7 @@ def test_read_csv_names_the_missing_column_and_bad_timestamp_line(tmp_path: Path
     bad = _write(tmp_path, "b.csv", "case,activity,timestamp\n1,a,2026-01-01\n1,b,2026-01-02\n"
                  "1,c,2026-01-03\n2,a,soon\n")  # fmt: skip
     with pytest.raises(ServiceError) as info:
-        imp.read_csv(bad, chunk_rows=2)  # the bad value is in the second chunk
+        imp.read_csv(bad, chunk_bytes=64)  # the bad value is in a later chunk
     assert info.value.details["row"] == 4 and info.value.details["line"] == 5
     assert info.value.details["value"] == "soon"
     with pytest.raises(ServiceError) as nofile:
@@ -137,7 +137,7 @@ def test_read_csv_cancel(tmp_path: Path) -> None:
         cancel.set()  # the user presses Cancel after the first chunk
 
     with pytest.raises(ServiceError) as info:
-        imp.read_csv(path, progress=progress, cancel=cancel, chunk_rows=1)
+        imp.read_csv(path, progress=progress, cancel=cancel, chunk_bytes=64)
     assert info.value.code is ErrorCode.CANCELLED
 
 

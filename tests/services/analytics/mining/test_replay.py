@@ -33,6 +33,15 @@ def test_hand_checked_missing_and_remaining() -> None:
     assert result.percentage_of_fitting_traces == 50.0
 
 
+def test_activities_missing_from_the_model_do_not_make_a_trace_unfit() -> None:
+    # pm4py 2.7.23.11 (consider_activities_not_in_model_in_fitness=False): 100 % fit, 1.0
+    net, im, fm = tree_to_petri_net(parse_process_tree("->( 'a', 'b' )"))
+    result = token_replay(log_of([("a", "x", "b"), ("a", "b")]), net, im, fm)
+    odd = result.traces[0]
+    assert odd.is_fit and odd.fitness == 1.0 and odd.problem_transitions == ["x"]
+    assert result.percentage_of_fitting_traces == 100.0 and result.log_fitness == 1.0
+
+
 def test_matches_pm4py_on_a_fitting_variant_mix() -> None:
     # pm4py 2.7.23.11 fitness_token_based_replay / precision_token_based_replay on this net
     tree = "->( 'a', X( 'b', 'c' ), +( 'd', 'e' ), *( 'f', 'g' ) )"

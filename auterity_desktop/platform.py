@@ -32,6 +32,8 @@ from auterity_desktop.core.secret_store import SecretStore
 from auterity_desktop.core.service import Health, HealthState
 from auterity_desktop.services.ai.cognitive.engine import CognitiveEngine
 from auterity_desktop.services.ai.orchestration import AIModelOrchestrationService
+from auterity_desktop.services.analytics.advanced_analytics import AdvancedAnalyticsService
+from auterity_desktop.services.analytics.mining.engine import ProcessMiningEngine
 from auterity_desktop.services.compliance.audit_trail import AuditTrail
 from auterity_desktop.services.compliance.engine import ComplianceEngine
 from auterity_desktop.services.integrations.controller import IntegrationController
@@ -172,6 +174,16 @@ class Platform:
             self.database, self.audit, self.security.authz, self.ai, self.events, self.metrics
         )
         self.engine.services["cognitive"] = self.cognitive  # the AI classify/extract/... nodes
+        self.process_mining = ProcessMiningEngine(
+            self.database,
+            self.audit,
+            self.security.authz,
+            processes=settings.process_mining_workers,
+            metrics=self.metrics,
+        )
+        self.analytics = AdvancedAnalyticsService(
+            self.database, self.audit, self.security.authz, metrics=self.metrics
+        )
         self.started_at: float | None = None
         self._register_services()
 
@@ -201,6 +213,8 @@ class Platform:
             self.ml_monitoring,
             self.ai,
             self.cognitive,
+            self.process_mining,
+            self.analytics,
         ):
             self.registry.register(service)
         self.metrics.describe(

@@ -33,4 +33,6 @@ EXPECTED_SERVICES = [
     "performance",
     "alerts",
     "ml_monitoring",
+    "process_mining",
+    "analytics",
 ]

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise, product
 
+from auterity_desktop.services.analytics.mining.discovery import variant_counts
 from auterity_desktop.services.analytics.mining.event_log import EventLog
 from auterity_desktop.services.analytics.mining.process_tree import (
     Operator,
@@ -479,4 +480,4 @@ def discover_from_variants(variants: Counter[Trace], noise_threshold: float = 0.
 
 def discover_process_tree_inductive(log: EventLog, noise_threshold: float = 0.0) -> ProcessTree:
     """pm4py's ``discover_process_tree_inductive``: IM when the threshold is 0, else IMf."""
-    return discover_from_variants(log.variants(), noise_threshold)
+    return discover_from_variants(variant_counts(log), noise_threshold)

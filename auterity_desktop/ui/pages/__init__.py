@@ -46,7 +46,7 @@ PAGES: tuple[PageSpec, ...] = (
              "spend.", "auterity_desktop.ui.pages.ai_page:AIPage", "ai:read"),
     PageSpec("analysis", "Analysis", "analysis",
              "Offline process mining, custom reports and model drift.",
-             permission="analytics:read"),
+             "auterity_desktop.ui.pages.analysis_page:AnalysisPage", "analytics:read"),
     PageSpec("models", "Models", "models",
              "Monitored models: their metrics over time and drift of each feature.",
              "auterity_desktop.ui.pages.models_page:ModelsPage", "analytics:read"),

@@ -545,10 +545,116 @@ async def ai(window: Any) -> None:
     await asyncio.sleep(0.5)
 
 
+def _repair_orders(path: Path, cases: int = 400, clean: bool = False) -> Path:
+    """A dealership's service repair orders: most go straight through, some wait for parts,
+    some fail the quality check and go back to the technician, a few skip the inspection."""
+    import random
+    from datetime import datetime, timedelta
+
+    rng = random.Random(7)
+    rows = ["ro_number,activity,timestamp,technician"]
+    start = datetime(2024, 10, 1, 8)
+    for n in range(cases):
+        at = start + timedelta(hours=n * 1.7)
+        steps = ["Write up RO", "Inspect vehicle", "Estimate approved"]
+        if rng.random() < 0.08 and not clean:
+            steps = ["Write up RO", "Estimate approved"]  # skipped the inspection
+        if rng.random() < 0.3:
+            steps.append("Order parts")
+            steps.append("Parts received")
+        steps.append("Repair")
+        while rng.random() < 0.18 and not clean:
+            steps += ["Quality check", "Repair"]  # rework
+        steps += ["Quality check", "Invoice", "Vehicle picked up"]
+        waits = {"Parts received": 40.0, "Estimate approved": 5.0, "Vehicle picked up": 20.0}
+        tech = rng.choice(["Ana", "Ben", "Chen", "Dev"])
+        for step in steps:
+            at += timedelta(hours=rng.expovariate(1 / waits.get(step, 1.5)))
+            rows.append(f"RO-{1000 + n},{step},{at:%Y-%m-%d %H:%M:%S},{tech}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+async def analysis(window: Any, charts: bool = False) -> None:
+    """The Analysis page: a repair-order log mined into a map, checked against a model
+    mined from a cleaner reference log (deviating paths dashed), a rework path clicked."""
+    me = await sign_in(window)
+    folder = Path(tempfile.mkdtemp())
+    log = _repair_orders(folder / "repair_orders.csv")
+    reference = _repair_orders(folder / "reference.csv", 60, clean=True)
+    platform = window.bridge.platform
+    model = folder / "reference.pnml"
+    await platform.process_mining.export_model(
+        me, await platform.process_mining.import_log(me, str(reference)), str(model)
+    )
+    page = window.show_page("analysis")
+    analysed: list[bool] = []
+    page.sig_analysed.connect(lambda: analysed.append(True))
+    page.open_log(log)
+    await until(lambda: analysed and page.busy is None, 60)
+    checked: list[bool] = []
+    page.sig_conformance.connect(lambda: checked.append(True))
+    page.check_conformance(model)
+    await until(lambda: checked, 60)
+    page.map.view.fit()
+    page.show_edge_cases("Quality check", "Repair")
+    await until(lambda: page.edge_cases.list.count() > 0)
+    if charts:
+        page.map.time.setChecked(True)
+        page.side.setCurrentWidget(page.dotted)
+    await asyncio.sleep(0.5)
+
+
+async def analysis_charts(window: Any) -> None:
+    """The same map by mean time, and the dotted chart of the repair orders."""
+    await analysis(window, charts=True)
+
+
+async def datasets(window: Any) -> None:
+    """The Analysis page's Data sets tab: a year of dealership repair orders opened from
+    CSV, labour revenue pivoted by department and month, and its grouped bar chart."""
+    import numpy as np
+    import pandas as pd
+
+    await sign_in(window)
+    r = np.random.default_rng(11)
+    n = 6000
+    dept = r.choice(["Service", "Body shop", "Quick lane"], size=n, p=[0.55, 0.15, 0.3])
+    base = {"Service": 2.4, "Body shop": 7.5, "Quick lane": 0.8}
+    hours = np.round([r.gamma(2.0, base[d] / 2) + 0.2 for d in dept], 1)
+    opened = pd.Timestamp("2024-01-01") + pd.to_timedelta(r.integers(0, 182, size=n), "D")
+    frame = pd.DataFrame({
+        "ro_number": [f"RO-{24000 + i}" for i in range(n)],
+        "opened": opened.strftime("%Y-%m-%d"),
+        "month": opened.strftime("%Y-%m"),
+        "department": dept,
+        "advisor": r.choice(["Ana Ruiz", "Ben Cole", "Chloe Park", "Dev Patel"], size=n),
+        "labor_hours": hours,
+        "labor_revenue": np.round(hours * 145.0, 2),
+        "parts_revenue": np.round(r.gamma(1.6, 120.0, size=n), 2),
+        "comeback": r.random(size=n) < 0.04,
+    })  # fmt: skip
+    path = Path(tempfile.mkdtemp()) / "repair_orders_2024.csv"
+    frame.to_csv(path, index=False)
+    page = window.show_page("analysis")
+    panel = page.datasets
+    page.tabs.setCurrentWidget(panel)
+    panel.open_dataset(path)
+    await until(lambda: panel.frame is not None and not panel.busy)
+    panel.tabs.setCurrentIndex(2)
+    panel.set_group_by(["month"], column="department", values="labor_revenue", aggregate="sum")
+    panel.run_group_by()
+    await until(lambda: panel.result is not None and not panel.busy)
+    await asyncio.sleep(0.5)
+
+
 SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
     "ai": ai,
     "alerts": alerts,
+    "analysis": analysis,
+    "analysis-charts": analysis_charts,
     "dashboard": dashboard,
+    "datasets": datasets,
     "editor": editor,
     "editor-approval": editor_approval,
     "integrations": integrations,

@@ -610,6 +610,24 @@ async def analysis_charts(window: Any) -> None:
     await analysis(window, charts=True)
 
 
+async def analysis_filter(window: Any) -> None:
+    """The repair orders narrowed to the cases that waited for parts, with the filter
+    dialog open over the map of what is left."""
+    await analysis(window)
+    page = window.show_page("analysis")
+    analysed: list[bool] = []
+    page.sig_analysed.connect(lambda: analysed.append(True))
+    parts = [{"kind": "directly_follows", "pairs": [["Order parts", "Parts received"]]}]
+    page.apply_filters(parts)
+    await until(lambda: analysed and page.busy is None, 60)
+    page.map.view.fit()
+    dialog = page.choose_filters()
+    dialog.duration_box.setChecked(True)
+    dialog.duration_min.setValue(48.0)
+    dialog.duration_max.setValue(240.0)
+    await asyncio.sleep(0.5)
+
+
 async def datasets(window: Any) -> None:
     """The Analysis page's Data sets tab: a year of dealership repair orders opened from
     CSV, labour revenue pivoted by department and month, and its grouped bar chart."""
@@ -653,6 +671,7 @@ SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
     "alerts": alerts,
     "analysis": analysis,
     "analysis-charts": analysis_charts,
+    "analysis-filter": analysis_filter,
     "dashboard": dashboard,
     "datasets": datasets,
     "editor": editor,

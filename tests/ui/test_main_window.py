@@ -12,6 +12,7 @@ from auterity_desktop.config import setting_names
 from auterity_desktop.ui.pages import PAGES
 from auterity_desktop.ui.pages.ai_page import AIPage
 from auterity_desktop.ui.pages.alerts_page import AlertsPage
+from auterity_desktop.ui.pages.analysis_page import AnalysisPage
 from auterity_desktop.ui.pages.audit_page import AuditPage
 from auterity_desktop.ui.pages.compliance_page import CompliancePage
 from auterity_desktop.ui.pages.dashboard_page import DashboardPage
@@ -55,6 +56,7 @@ def test_window_opens_offscreen_and_every_page_shows(make_app: Any, qtbot: Any) 
             "alerts": AlertsPage,
             "models": ModelsPage,
             "dashboard": DashboardPage,
+            "analysis": AnalysisPage,
         }.get(spec.key, PlannedPage)
         assert type(page) is expected
         if expected is PlannedPage:

@@ -17,6 +17,7 @@ superseded run delivers late is dropped instead of overwriting newer results. Mi
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ from auterity_desktop.ui.pages.service_page import ServicePage
 from auterity_desktop.ui.widgets.dataset_panel import DatasetsPanel
 from auterity_desktop.ui.widgets.empty_state import EmptyStateWidget
 from auterity_desktop.ui.widgets.mining_charts import DottedChartWidget, DurationHistogramWidget
+from auterity_desktop.ui.widgets.mining_filter_dialog import LogFilterDialog
 from auterity_desktop.ui.widgets.mining_views import (
     BottlenecksView,
     ConformanceView,
@@ -84,7 +86,10 @@ class AnalysisPage(ServicePage):
     def __init__(self, spec: PageSpec, context: PageContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.setObjectName("Page_analysis")
-        self.log: Any = None
+        self.log: Any = None  # what the views show: the source log, or it filtered
+        self.source_log: Any = None
+        self.filters: list[dict[str, Any]] = []
+        self.filter_dialog: LogFilterDialog | None = None
         self.map_data: dict[str, Any] | None = None
         self.performance: dict[str, Any] | None = None
         self.variants: list[dict[str, Any]] = []
@@ -112,6 +117,7 @@ class AnalysisPage(ServicePage):
         tab = self.process_tab
         QShortcut(QKeySequence.StandardKey.Open, tab, activated=self.choose_log, context=scope)
         QShortcut(QKeySequence("Escape"), tab, activated=self.cancel, context=scope)
+        QShortcut(QKeySequence.StandardKey.Find, tab, activated=self.choose_filters, context=scope)
         context.bridge.sig_event.connect(self._on_event)
         context.theme.sig_theme_changed.connect(self._theme_changed)
         context.session.sig_signed_out.connect(self._signed_out)
@@ -139,12 +145,29 @@ class AnalysisPage(ServicePage):
             self.choose_export,
             "ExportModelButton",
         )
+        self.filter_button = _button(
+            "&Filter…",
+            "Narrow the log: a period, the frequent variants, case duration or size, start "
+            "and end activities, a path (Ctrl+F)",
+            self.choose_filters,
+            "FilterLogButton",
+        )
+        self.clear_filters_button = _button(
+            "Clear filters", "Mine the whole log again", self.clear_filters, "ClearFiltersButton"
+        )
+        self.clear_filters_button.hide()
         self.log_label = QLabel("No event log open.")
         self.log_label.setObjectName("PageSubtitle")
         self.log_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         toolbar = QHBoxLayout()
         toolbar.setContentsMargins(0, 0, 0, 0)
-        for widget in (self.open_button, self.runs_button, self.export_button):
+        for widget in (
+            self.open_button,
+            self.runs_button,
+            self.export_button,
+            self.filter_button,
+            self.clear_filters_button,
+        ):
             toolbar.addWidget(widget)
         toolbar.addSpacing(12)
         toolbar.addWidget(self.log_label, 1)
@@ -241,6 +264,8 @@ class AnalysisPage(ServicePage):
         for button in (self.open_button, self.runs_button, self.empty_open, self.empty_runs):
             button.setEnabled(allowed)
         self.export_button.setEnabled(allowed and self.log is not None)
+        self.filter_button.setEnabled(allowed and self.source_log is not None)
+        self.clear_filters_button.setEnabled(allowed)
         self.conformance.check_button.setEnabled(allowed and self.log is not None)
         if not allowed:
             self._set_status(NO_PERMISSION)
@@ -401,16 +426,86 @@ class AnalysisPage(ServicePage):
             self.show_message("The log has no events to mine.", error=True)
             return
         self._forget_log()
+        self.source_log = log
+        self._show_log(generation, log)
+
+    def _show_log(self, generation: int, log: Any) -> None:
+        """Show ``log`` (the source log or it filtered) and mine it."""
         self.log = log
         name = getattr(log, "name", "") or "log"
-        self.log_label.setText(f"{name}: {log.n_events:,} events in {log.n_cases:,} cases")
+        text = f"{name}: {log.n_events:,} events in {log.n_cases:,} cases"
+        if self.filters:
+            text += (
+                f" (filtered from {self.source_log.n_cases:,} cases by "
+                f"{len(self.filters)} filter{'s' if len(self.filters) > 1 else ''})"
+            )
+        self.log_label.setText(text)
+        self.clear_filters_button.setVisible(bool(self.filters))
+        self.edge_cases.clear()
+        self.conformance.clear()
         self.empty.hide()
         self.workspace.show()
         self.sig_log_loaded.emit()
         self._analyse(generation)
 
+    # -- filters ------------------------------------------------------------------------
+    def choose_filters(self) -> LogFilterDialog | None:
+        """Open the filter dialog on the source log; Apply mines the narrowed log."""
+        if self.source_log is None or not self._usable():
+            return None
+        stamps = self.source_log.timestamps_ns()
+        first, last = (
+            datetime.fromtimestamp(int(x) / 1e9, UTC) for x in (stamps.min(), stamps.max())
+        )
+        dialog = LogFilterDialog(self.source_log.activities(), first, last, self.filters, self)
+        dialog.accepted.connect(lambda: self.apply_filters(dialog.filters()))
+        self.filter_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def apply_filters(self, filters: list[dict[str, Any]]) -> Any:
+        """Narrow the source log by ``filters`` in the service and mine what is left; a
+        filter list that leaves nothing keeps the current view."""
+        if self.source_log is None or not self._usable():
+            return None
+        if not filters:
+            return self.clear_filters()
+        generation = self._begin("Filtering the log…", 0)
+        wanted = [dict(f) for f in filters]
+        work = self.mining.filter_log(self.context.session.require(), self.source_log, wanted)
+        return self.context.tasks.spawn(
+            work,
+            on_done=lambda log: self._filtered(generation, log, wanted),
+            on_error=lambda exc: self._failed(generation, exc),
+        )
+
+    def _filtered(self, generation: int, log: Any, filters: list[dict[str, Any]]) -> None:
+        if not self._current(generation):
+            return
+        if log.n_events == 0:
+            self._end(generation)
+            self.show_message(
+                "No case passes these filters; the page still shows the previous view.",
+                error=True,
+            )
+            return
+        self.filters = filters
+        self._show_log(generation, log)
+
+    def clear_filters(self) -> Any:
+        """Mine the whole source log again."""
+        if self.source_log is None or not self._usable():
+            return None
+        generation = self._begin("Mining the whole log…", MINING_STEPS)
+        self.filters = []
+        self._show_log(generation, self.source_log)
+        return None
+
     def _forget_log(self) -> None:
         self.log = None
+        self.source_log = None
+        self.filters = []
+        self.clear_filters_button.hide()
         self.map_data = None
         self.performance = None
         self.variants = []

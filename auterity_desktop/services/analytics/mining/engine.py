@@ -5,8 +5,8 @@ JSON-ready results); this service is the API the GUI (and the REST API) call. Ev
 takes the acting ``Principal`` first and needs ``analytics:execute``; each call is audited
 (``analytics.log_imported``, ``analytics.mined``, ``analytics.conformance_checked``,
 ``analytics.performance_analyzed``, ``analytics.log_exported``, ``analytics.model_exported``;
-the views the Analysis page browses — process map, variants, an edge's cases, the dotted
-chart — are not, they read what an audited import already brought in) and timed in the
+the views the Analysis page browses — filters, process map, variants, an edge's cases,
+the dotted chart — are not, they read what an audited import already brought in) and timed in the
 ``auterity_process_mining_seconds`` histogram when a metrics collector is given.
 
 The CPU work runs in ``processes`` worker processes (``settings.process_mining_workers``;
@@ -51,6 +51,7 @@ from auterity_desktop.services.analytics.mining.documents import (
     variants_document,
 )
 from auterity_desktop.services.analytics.mining.event_log import EventLog
+from auterity_desktop.services.analytics.mining.filter_specs import apply_filters
 from auterity_desktop.services.analytics.mining.importers import Progress
 from auterity_desktop.services.analytics.mining.worker_pool import MiningPool
 from auterity_desktop.services.compliance.audit_trail import AuditTrail
@@ -262,6 +263,14 @@ class ProcessMiningEngine(BaseService):
         return result
 
     # -- views the Analysis page browses (not audited: they re-read an imported log) -------
+    @guarded("analytics", "execute")
+    async def filter_log(
+        self, actor: Principal, log: EventLog, filters: list[dict[str, Any]]
+    ) -> EventLog:
+        """``log`` narrowed by ``filters`` (see ``filter_specs``), in order."""
+        narrowed, _ = await self._run("filter", apply_filters, log, filters)
+        return narrowed
+
     @guarded("analytics", "execute")
     async def process_map(self, actor: Principal, log: EventLog) -> dict[str, Any]:
         """Activities, directly-follows edges with counts and times, start and end counts

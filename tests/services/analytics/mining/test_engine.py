@@ -195,6 +195,12 @@ async def test_views_for_the_analysis_page(
     sampled = await mining.dotted_chart(admin, log, max_points=5)
     assert sampled["sampled"] and 0 < len(sampled["time"]) < 13
     assert len(set(sampled["case_index"])) == 1  # whole cases: one of three fits
+    narrowed = await mining.filter_log(admin, log, [{"kind": "end_activities",
+                                                     "activities": ["pay"]}])  # fmt: skip
+    assert narrowed.case_ids() == ["c1", "c3"] and log.n_cases == 3
+    with pytest.raises(ServiceError) as info:
+        await mining.filter_log(admin, log, [{"kind": "case_size", "min": "2"}])
+    assert info.value.code is ErrorCode.INVALID_INPUT and info.value.details["problems"]
     performance = await mining.performance(admin, log)
     assert sorted(performance["case_duration_values"]) == [
         pytest.approx(4.5 * 3600),

@@ -30,7 +30,7 @@ from auterity_desktop.core.db import Database
 from auterity_desktop.core.errors import ErrorCode, ServiceError
 from auterity_desktop.core.metrics import MetricKind, MetricsCollector
 from auterity_desktop.core.service import BaseService
-from auterity_desktop.services.analytics import insights, report_export, reports
+from auterity_desktop.services.analytics import report_export, reports
 from auterity_desktop.services.analytics.reports import ReportResult, ReportSpec
 from auterity_desktop.services.compliance.audit_trail import AuditTrail
 from auterity_desktop.services.security.authorization import AuthorizationService, guarded
@@ -201,6 +201,10 @@ class AdvancedAnalyticsService(BaseService):
     ) -> dict[str, Any]:
         """Trends, change points, anomalies, forecasts and correlations (see ``insights``);
         ``options`` are ``time_column``, ``value_columns``, ``horizon`` and ``frequency``."""
+        # scipy.stats takes about a second to import: only when insights are asked for,
+        # not for every start of the platform and of every command
+        from auterity_desktop.services.analytics import insights
+
         chosen = _insight_options(options)
         report, seconds = await self._run(
             "insights", partial(insights.generate_insights, data, **chosen)

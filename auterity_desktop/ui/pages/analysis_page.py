@@ -158,6 +158,7 @@ class AnalysisPage(ServicePage):
         self.clear_filters_button.hide()
         self.log_label = QLabel("No event log open.")
         self.log_label.setObjectName("PageSubtitle")
+        self.log_label.setWordWrap(True)  # a long name or filter note must not widen the page
         self.log_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         toolbar = QHBoxLayout()
         toolbar.setContentsMargins(0, 0, 0, 0)

@@ -43,10 +43,10 @@ from PySide6.QtWidgets import (
     QGraphicsView,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QRadioButton,
     QSlider,
     QStyleOptionGraphicsItem,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -492,7 +492,8 @@ class ProcessMapWidget(QWidget):
         self.paths_slider, self.paths_label = self._slider(
             "PathsSlider", "Share of the paths shown, strongest first by the measure", 100
         )
-        self.fit_button = QPushButton("Fit")
+        self.fit_button = QToolButton()  # small, so the map fits a narrow window
+        self.fit_button.setText("Fit")
         self.fit_button.setToolTip("Fit the whole map in view (Ctrl+0)")
         self.fit_button.clicked.connect(self.view.fit)
         self.counts = QLabel("")
@@ -538,9 +539,9 @@ class ProcessMapWidget(QWidget):
         slider.setValue(value)
         slider.setToolTip(tip)
         slider.setAccessibleName(tip)
-        slider.setMinimumWidth(80)
+        slider.setMinimumWidth(48)
         label = QLabel(f"{value} %")
-        label.setMinimumWidth(40)
+        label.setMinimumWidth(32)
 
         def moved(v: int) -> None:
             label.setText(f"{v} %")

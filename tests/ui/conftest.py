@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import pytestqt.plugin
 import qasync
 from PySide6.QtWidgets import QApplication
 
@@ -35,17 +36,52 @@ def gui_thread_garbage_collection(qapp: QApplication) -> Iterator[None]:
         collector.deleteLater()
 
 
+def run_in(loop: qasync.QEventLoop, awaitable: Any) -> Any:
+    """Run ``loop`` until ``awaitable`` is done.
+
+    Not ``loop.run_until_complete``: qasync's processes Qt events once more after the loop
+    stopped, with no running asyncio loop, so a background coroutine (a workflow run the
+    engine drives) that steps then fails with "no running event loop" — inside a database
+    call that leaves its connection unreturned, torn down later by the garbage collector.
+    Stopping ``run_forever`` leaves such steps queued for the next run."""
+    future = asyncio.ensure_future(awaitable, loop=loop)
+    future.add_done_callback(lambda _f: loop.stop())
+    loop.run_forever()
+    return future.result()
+
+
+_loops: list[qasync.QEventLoop] = []  # the test's qasync loop, while it is open
+_process_qt_events = pytestqt.plugin._process_events
+
+
+def _process_events_inside_the_loop() -> None:
+    """pytest-qt processes Qt events around every test phase (``app.processEvents()``).
+    With a qasync loop open but not running, that steps coroutines — qasync schedules
+    them as Qt timers — with no running asyncio loop, the hazard ``run_in`` avoids; so
+    while a test's loop is open its events are processed by running the loop briefly."""
+    loop = _loops[-1] if _loops else None
+    if loop is None or loop.is_closed() or loop.is_running():
+        _process_qt_events()
+    else:
+        run_in(loop, asyncio.sleep(0))
+
+
+pytestqt.plugin._process_events = _process_events_inside_the_loop
+
+
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
     restore_asyncgen_hooks = install_asyncgen_hooks(loop)  # as the app does
+    _loops.append(loop)
     try:
         yield loop
     finally:
-        loop.run_until_complete(cancel_leftover_tasks())  # as the app does
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.run_until_complete(loop.shutdown_default_executor())
+        run_in(loop, cancel_leftover_tasks())  # as the app does
+        run_in(loop, loop.shutdown_asyncgens())
+        run_in(loop, loop.shutdown_default_executor())
+        _loops.remove(loop)
         restore_asyncgen_hooks()
         asyncio.set_event_loop(None)
         loop.close()
@@ -61,16 +97,8 @@ class App:
     loop: qasync.QEventLoop
 
     def run(self, awaitable: Any) -> Any:
-        """Run the loop until ``awaitable`` is done.
-
-        Not ``loop.run_until_complete``: qasync's processes Qt events once more after the
-        loop stopped, with no running asyncio loop, so a background coroutine (a workflow
-        run the engine drives) that steps then fails with "no running event loop". Stopping
-        ``run_forever`` leaves such steps queued for the next ``run``."""
-        future = asyncio.ensure_future(awaitable, loop=self.loop)
-        future.add_done_callback(lambda _f: self.loop.stop())
-        self.loop.run_forever()
-        return future.result()
+        """Run the loop until ``awaitable`` is done (see ``run_in``)."""
+        return run_in(self.loop, awaitable)
 
     def start_platform(self) -> None:
         """Start services; a failure is left to the window to show, as in the real app."""

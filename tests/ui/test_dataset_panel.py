@@ -23,12 +23,13 @@ def signed_in(make_app: Any) -> Any:
 
 
 def panel_in(app: Any, qtbot: Any) -> DatasetsPanel:
-    """A panel of its own (the Analysis page holds another); qtbot closes and deletes it
-    with the window, before the test's loop and theme go away."""
-    panel = DatasetsPanel(app.window.context)
-    qtbot.addWidget(panel)
-    panel.resize(1100, 700)
-    panel.show()
+    """The Analysis page's panel, where a user finds it: a free-standing panel would
+    outlive the window it belongs to and be torn down apart from it."""
+    page = app.window.show_page("analysis")
+    page.tabs.setCurrentWidget(page.datasets)
+    app.window.resize(1280, 800)
+    panel: DatasetsPanel = page.datasets
+    assert panel.isVisible()
     return panel
 
 
@@ -300,4 +301,30 @@ def test_report_exports_the_grouping(qtbot: Any, make_app: Any, tmp_path: Path) 
     panel.export_report(tmp_path / "report.txt")
     idle(app, panel)
     assert panel.message.text().startswith("The report failed")
+    assert not app.crash.dialogs
+
+
+def test_the_consoles_runs_and_metrics_open_as_data_sets(qtbot: Any, make_app: Any) -> None:
+    app = signed_in(make_app)
+    panel = panel_in(app, qtbot)
+    platform, me = app.bridge.platform, app.window.session.principal
+    flow = {"name": "Lead follow-up", "nodes": [
+        {"id": "t", "type": "manual_trigger", "name": "Start", "position": {"x": 0, "y": 0}},
+        {"id": "l", "type": "log", "name": "Note", "position": {"x": 200, "y": 0}},
+    ], "edges": [{"id": "e", "source": "t", "target": "l"}]}  # fmt: skip
+    saved = app.run(platform.workflows.create(me, flow))
+    for _ in range(2):
+        run_id = app.run(platform.engine.execute_workflow(me, saved.id, {}))
+        app.run(platform.engine.wait(run_id))
+    panel.use_product_data("runs")
+    idle(app, panel)
+    assert panel.frame is not None and len(panel.frame) == 2
+    assert set(panel.frame["status"]) == {"succeeded"} and "workflow runs" in (
+        panel.source_label.text()
+    )
+    app.run(platform.performance.collect_metrics())
+    panel.use_product_data("metrics")
+    idle(app, panel)
+    assert "auterity_process_cpu_ratio" in set(panel.frame["metric"])
+    assert list(panel.frame.columns[:5]) == ["time", "metric", "labels", "kind", "samples"]
     assert not app.crash.dialogs

@@ -14,7 +14,7 @@ from sqlalchemy import insert
 
 from auterity_desktop.core.errors import ErrorCode, ServiceError
 from auterity_desktop.core.metrics import MetricsCollector
-from auterity_desktop.services.analytics import advanced_analytics
+from auterity_desktop.services.analytics import insights
 from auterity_desktop.services.analytics.advanced_analytics import (
     ANALYTICS_SECONDS,
     RUN_COLUMNS,
@@ -68,13 +68,13 @@ async def test_insights_run_in_a_worker_and_are_audited(
 ) -> None:
     admin = await stack.admin()
     threads: list[int] = []
-    real = advanced_analytics.insights.generate_insights
+    real = insights.generate_insights
 
     def spy(*args: object, **kwargs: object) -> object:
         threads.append(threading.get_ident())
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(advanced_analytics.insights, "generate_insights", spy)
+    monkeypatch.setattr(insights, "generate_insights", spy)
     document = await analytics.generate_insights(admin, series(), horizon=5)
     assert threads and threads[0] != threading.get_ident()
     trend = next(i for i in document["insights"] if i["kind"] == "trend")

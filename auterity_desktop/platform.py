@@ -182,7 +182,11 @@ class Platform:
             metrics=self.metrics,
         )
         self.analytics = AdvancedAnalyticsService(
-            self.database, self.audit, self.security.authz, metrics=self.metrics
+            self.database,
+            self.audit,
+            self.security.authz,
+            metrics=self.metrics,
+            performance=self.performance,
         )
         self.started_at: float | None = None
         self._register_services()

@@ -31,8 +31,10 @@ from auterity_desktop.core.errors import ErrorCode, ServiceError
 from auterity_desktop.core.metrics import MetricKind, MetricsCollector
 from auterity_desktop.core.service import BaseService
 from auterity_desktop.services.analytics import report_export, reports
+from auterity_desktop.services.analytics.metrics_dataset import metrics_frame
 from auterity_desktop.services.analytics.reports import ReportResult, ReportSpec
 from auterity_desktop.services.compliance.audit_trail import AuditTrail
+from auterity_desktop.services.monitoring.performance import PerformanceService
 from auterity_desktop.services.security.authorization import AuthorizationService, guarded
 from auterity_desktop.services.security.principal import Principal
 
@@ -40,6 +42,7 @@ T = TypeVar("T")
 
 ANALYTICS_SECONDS = "auterity_analytics_seconds"
 RESOURCE = "analytics/advanced"
+METRICS_DAYS = 30
 INSIGHT_OPTIONS = ("time_column", "value_columns", "horizon", "frequency")
 MAX_RUNS = 250_000
 RUN_COLUMNS = [
@@ -152,8 +155,10 @@ class AdvancedAnalyticsService(BaseService):
         *,
         threads: int = 2,
         metrics: MetricsCollector | None = None,
+        performance: PerformanceService | None = None,
     ) -> None:
         super().__init__()
+        self.performance = performance  # the stored metrics, for metrics_dataset
         if threads < 1:
             raise ValueError("threads must be at least 1")
         self.database = database
@@ -271,4 +276,60 @@ class AdvancedAnalyticsService(BaseService):
             seconds,
             {"source": "workflow_runs", "since": since, "until": until, "rows": len(frame)},
         )
+        return frame
+
+    @guarded("analytics", "execute")
+    async def metrics_dataset(
+        self,
+        actor: Principal,
+        names: list[str] | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        max_points: int = 1000,
+    ) -> pd.DataFrame:
+        """Stored metric series (``names``, default every stored metric) over [``since``,
+        ``until``) — default the last 30 days — as one long table (``metrics_frame``), at
+        most ``max_points`` buckets per series."""
+        if self.performance is None:
+            raise ServiceError(
+                ErrorCode.SERVICE_UNAVAILABLE, "No metric history in this configuration", {}
+            )
+        if names is not None and (
+            not isinstance(names, list) or not all(isinstance(n, str) for n in names)
+        ):
+            raise ServiceError(ErrorCode.INVALID_INPUT, "names must be a list of metric names", {})
+        for name, value in (("since", since), ("until", until)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise ServiceError(
+                    ErrorCode.INVALID_INPUT, f"{name} must be Unix seconds", {name: repr(value)}
+                )
+        if (
+            isinstance(max_points, bool)
+            or not isinstance(max_points, int)
+            or not 1 <= max_points <= 100_000
+        ):
+            raise ServiceError(
+                ErrorCode.INVALID_INPUT,
+                "max_points must be from 1 to 100,000",
+                {"max_points": repr(max_points)},
+            )
+        started = time.perf_counter()
+        end = time.time() if until is None else float(until)
+        start = end - METRICS_DAYS * 86_400 if since is None else float(since)
+        wanted = names if names is not None else await self.performance.metric_names()
+        found = await self.performance.series_many(
+            [(name, None) for name in wanted], start, end, max_points
+        )
+        frame = metrics_frame(found)
+        seconds = time.perf_counter() - started
+        self._observe("metrics_dataset", seconds)
+        await self._audit(
+            actor,
+            "analytics.dataset_read",
+            seconds,
+            {"source": "metrics", "since": start, "until": end, "metrics": len(wanted),
+             "rows": len(frame)},
+        )  # fmt: skip
         return frame

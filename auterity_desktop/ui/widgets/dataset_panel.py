@@ -34,12 +34,14 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QProgressBar,
     QPushButton,
     QSplitter,
     QStackedWidget,
     QTableView,
     QTabWidget,
+    QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -125,6 +127,16 @@ class DatasetsPanel(QWidget):
         self.open_button = QPushButton("Open…")
         self.open_button.setToolTip(f"Open a CSV, Parquet, Excel or XES data set ({SHORTCUT})")
         self.open_button.clicked.connect(self.choose_file)
+        self.product_button = QToolButton()
+        self.product_button.setText("Product data")
+        self.product_button.setToolTip(
+            "This console's own data as a table: its workflow runs, or its stored metrics"
+        )
+        self.product_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        product_menu = QMenu(self.product_button)
+        product_menu.addAction("Workflow runs", lambda: self.use_product_data("runs"))
+        product_menu.addAction("Metrics", lambda: self.use_product_data("metrics"))
+        self.product_button.setMenu(product_menu)
         self.source_label = QLabel("No data set open")
         self.source_label.setObjectName("PageSubtitle")
         self.progress = QProgressBar()
@@ -136,6 +148,7 @@ class DatasetsPanel(QWidget):
         self.cancel_button.hide()
         top = QHBoxLayout()
         top.addWidget(self.open_button)
+        top.addWidget(self.product_button)
         top.addWidget(self.source_label, 1)
         top.addWidget(self.progress)
         top.addWidget(self.cancel_button)
@@ -415,6 +428,51 @@ class DatasetsPanel(QWidget):
 
         return self.context.tasks.spawn(load(), on_done=done, on_error=failed)
 
+    def use_product_data(self, kind: str) -> asyncio.Task[Any] | None:
+        """Open this console's workflow runs (``kind`` "runs") or its stored metrics
+        ("metrics", every series over the last 30 days) as the data set."""
+        platform = self.context.bridge.platform
+        principal = self.context.session.principal
+        if platform is None or principal is None:
+            self.show_message("Sign in first: the data comes from the running console.")
+            return None
+        analytics = platform.analytics
+        name = "workflow runs" if kind == "runs" else "metrics"
+        if self._cancel is not None:
+            self._cancel.set()
+            self._cancel = None
+        self._generation += 1
+        generation = self._generation
+        self.loading = True
+        self.show_message("")
+        self.source_label.setText(f"Reading the {name}…")
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.open_button.setEnabled(False)
+        self.product_button.setEnabled(False)
+
+        async def load() -> tuple[pd.DataFrame, list[ColumnInfo]]:
+            if kind == "runs":
+                frame = await analytics.runs_dataset(principal)
+            else:
+                frame = await analytics.metrics_dataset(principal)
+            return frame, await asyncio.to_thread(describe_columns, frame)
+
+        def done(value: tuple[pd.DataFrame, list[ColumnInfo]]) -> None:
+            if generation == self._generation:
+                self._loaded(Path(name), *value)
+
+        def failed(exc: BaseException) -> None:
+            if generation != self._generation:
+                return
+            self._stop_loading()
+            if not isinstance(exc, ServiceError):
+                log.error("reading the %s failed", name, exc_info=exc)
+            self.source_label.setText(self._source_text())
+            self.show_message(f"Could not read the {name}: {_describe_error(exc)}", error=True)
+
+        return self.context.tasks.spawn(load(), on_done=done, on_error=failed)
+
     def cancel_loading(self) -> None:
         """Stop waiting for the load; the worker stops at its next check and its result,
         if any, is dropped."""
@@ -440,6 +498,7 @@ class DatasetsPanel(QWidget):
         self.progress.hide()
         self.cancel_button.hide()
         self.open_button.setEnabled(True)
+        self.product_button.setEnabled(True)
 
     def _source_text(self) -> str:
         if self.frame is None or self.path is None:

@@ -97,7 +97,7 @@ def load_log(
         return importers.read_csv(path, mapping, progress=progress, cancel=cancel)
     if kind in (".xes", ".xes.gz"):
         return importers.read_xes(path, progress=progress, cancel=cancel)
-    log = importers.read_parquet(path, mapping)
+    log = importers.read_parquet(path, mapping, progress=progress, cancel=cancel)
     _check_cancel(cancel)
     return log
 

@@ -720,15 +720,35 @@ def _flush_trace(
 
 # -- Parquet ----------------------------------------------------------------------------
 def read_parquet(
-    path: str | Path, mapping: ColumnGuess | Mapping[str, str | None] | None = None
+    path: str | Path,
+    mapping: ColumnGuess | Mapping[str, str | None] | None = None,
+    *,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    batch_rows: int = 256 * 1024,
 ) -> EventLog:
     """A Parquet file as an event log; its columns keep their types (timestamps stay
-    timestamps), and the roles are detected as for CSV when no mapping is given."""
+    timestamps), and the roles are detected as for CSV when no mapping is given. Read in
+    batches of ``batch_rows`` so a large file reports progress (rows read, total rows) and
+    can be cancelled between batches."""
     import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
     file = _existing(path)
+    if batch_rows < 1:
+        raise _invalid("batch_rows must be at least 1", batch_rows=batch_rows)
     try:
-        frame = pq.read_table(file).to_pandas()
+        source = pq.ParquetFile(file)
+        total = int(source.metadata.num_rows)
+        batches = []
+        done = 0
+        for batch in source.iter_batches(batch_size=batch_rows):
+            _check_cancel(cancel)
+            batches.append(batch)
+            done += batch.num_rows
+            if progress is not None:
+                progress(done, total)
+        table = pa.Table.from_batches(batches, schema=source.schema_arrow)
+        frame = table.to_pandas()
     except (pa.ArrowException, OSError) as exc:
         raise _invalid(
             f"{file.name!r} is not a readable Parquet file: {exc}", path=str(file)

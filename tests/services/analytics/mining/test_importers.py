@@ -306,3 +306,28 @@ async def test_runs_as_event_log(tmp_path: Path) -> None:
         assert (await imp.runs_as_event_log(database, until=0.0)).n_events == 0
     finally:
         await database.cleanup()
+
+
+def test_read_parquet_in_batches_reports_progress_and_cancels(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "case": [str(i // 3) for i in range(30)],
+            "activity": ["a", "b", "c"] * 10,
+            "timestamp": pd.date_range("2026-01-01", periods=30, freq="h"),
+        }
+    )
+    path = tmp_path / "batches.parquet"
+    frame.to_parquet(path)
+    seen: list[tuple[int, int]] = []
+    log = imp.read_parquet(path, progress=lambda done, total: seen.append((done, total)),
+                           batch_rows=8)  # fmt: skip
+    assert log.n_events == 30 and log.n_cases == 10
+    assert seen == [(8, 30), (16, 30), (24, 30), (30, 30)]
+    cancel = threading.Event()
+
+    def stop_after_first(done: int, total: int) -> None:
+        cancel.set()
+
+    with pytest.raises(ServiceError) as info:
+        imp.read_parquet(path, progress=stop_after_first, cancel=cancel, batch_rows=8)
+    assert info.value.code is ErrorCode.CANCELLED

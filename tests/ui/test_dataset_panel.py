@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
+from auterity_desktop.services.compliance.audit_trail import AuditFilter
 from auterity_desktop.ui.widgets.dataset_panel import DatasetsPanel
 
 
@@ -274,10 +275,6 @@ def test_shortcut_and_button_open_the_file_dialog(
 
 
 def test_report_exports_the_grouping(qtbot: Any, make_app: Any, tmp_path: Path) -> None:
-    from auterity_desktop.ui.widgets import dataset_panel
-
-    if dataset_panel.reports is None:
-        pytest.skip("the reports module is not there")
     app = signed_in(make_app)
     panel = panel_in(app, qtbot)
     panel.set_frame(service_frame(), "service.csv")
@@ -298,6 +295,10 @@ def test_report_exports_the_grouping(qtbot: Any, make_app: Any, tmp_path: Path) 
     panel.export_report(xlsx)
     idle(app, panel)
     assert pd.read_excel(xlsx, sheet_name="Report")["mean(revenue)"].iloc[0] == 900
+    exported = app.run(
+        app.bridge.platform.audit.page(AuditFilter(action="analytics.report_exported"))
+    )
+    assert [e.details["format"] for e in exported.entries] == ["xlsx", "csv"]
     panel.export_report(tmp_path / "report.txt")
     idle(app, panel)
     assert panel.message.text().startswith("The report failed")

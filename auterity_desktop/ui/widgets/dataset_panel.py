@@ -74,12 +74,6 @@ REPORT_FILTER = "Excel (*.xlsx);;CSV (*.csv);;HTML (*.html);;PDF (*.pdf)"
 # the report module's aggregate for each of the builder's
 _REPORT_AGGREGATES = {"nunique": "count_distinct"}
 
-try:  # written by another part of the project; the Report… action needs both modules
-    from auterity_desktop.services.analytics import report_export, reports
-except ImportError:  # pragma: no cover - only while those modules are missing
-    reports = None  # type: ignore[assignment]
-    report_export = None  # type: ignore[assignment]
-
 
 def _describe_error(exc: BaseException) -> str:
     if isinstance(exc, ServiceError):
@@ -241,8 +235,6 @@ class DatasetsPanel(QWidget):
         self.report_button = QPushButton("Report…")
         self.report_button.setToolTip("Export this grouping as an Excel, CSV, HTML or PDF report")
         self.report_button.clicked.connect(self.choose_report_file)
-        if reports is None or report_export is None:
-            self.report_button.hide()
 
         form = QFormLayout()
         form.addRow("Rows", self.row_fields)
@@ -771,18 +763,22 @@ class DatasetsPanel(QWidget):
         """Build the report of the current grouping and write it; the format is the
         suffix (.xlsx, .csv, .html, .pdf)."""
         frame = self.frame
-        if frame is None or reports is None or report_export is None:
+        platform = self.context.bridge.platform
+        principal = self.context.session.principal
+        if frame is None or platform is None or principal is None:
             return None
         spec = self.report_spec()
-        build, export = reports.build_report, report_export.export_report
+        analytics = platform.analytics  # guarded and audited, like every export
 
-        def work() -> dict[str, Any]:
-            return export(build(frame, spec), path)
+        async def work() -> dict[str, Any]:
+            result = await analytics.build_report(principal, frame, spec)
+            written: dict[str, Any] = await analytics.export_report(principal, result, path)
+            return written
 
         def written(info: dict[str, Any]) -> None:
             self.show_message(f"Report saved to {info['path']} ({info['bytes']:,} bytes).")
 
-        return self._spawn(asyncio.to_thread(work), written, "The report")
+        return self._spawn(work(), written, "The report")
 
     # -- theme ---------------------------------------------------------------------------
     def _theme_changed(self, _name: str) -> None:

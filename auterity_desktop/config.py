@@ -60,9 +60,42 @@ class Settings(BaseSettings):
         8000,
         "API_GATEWAY_PORT",
         "an integer from 1 to 65535",
-        "TCP port of the local REST API (bound to 127.0.0.1).",
+        "TCP port of the local REST API (bound to AUTERITY_API_HOST, 127.0.0.1 by default).",
         ge=1,
         le=65535,
+    )
+    api_host: str = _setting(
+        "127.0.0.1",
+        "AUTERITY_API_HOST",
+        "an IP address or host name",
+        "Address the REST API listens on; anything but loopback is logged as a warning.",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[A-Za-z0-9.:_-]+$",
+    )
+    api_rate_limit: float = _setting(
+        20.0,
+        "AUTERITY_API_RATE_LIMIT",
+        "a number of requests per second from 0.1 to 100000",
+        "REST requests a second allowed per client (token bucket; bursts up to the burst).",
+        ge=0.1,
+        le=100_000,
+    )
+    api_rate_burst: int = _setting(
+        40,
+        "AUTERITY_API_RATE_BURST",
+        "an integer from 1 to 1000000",
+        "REST requests a client may send at once before the rate limit applies.",
+        ge=1,
+        le=1_000_000,
+    )
+    api_max_body: int = _setting(
+        10 * 1024 * 1024,
+        "AUTERITY_API_MAX_BODY",
+        "a number of bytes from 1024 to 1073741824",
+        "Largest REST request body accepted (413 above it).",
+        ge=1024,
+        le=1024**3,
     )
     workflow_engine_workers: int = _setting(
         4,

@@ -36,6 +36,8 @@ from auterity_desktop.services.analytics.advanced_analytics import AdvancedAnaly
 from auterity_desktop.services.analytics.mining.engine import ProcessMiningEngine
 from auterity_desktop.services.compliance.audit_trail import AuditTrail
 from auterity_desktop.services.compliance.engine import ComplianceEngine
+from auterity_desktop.services.gateway.rate_limit import Limit
+from auterity_desktop.services.gateway.service import APIGatewayService
 from auterity_desktop.services.integrations.controller import IntegrationController
 from auterity_desktop.services.messaging.queue import MessageQueue
 from auterity_desktop.services.monitoring.alerts import AlertService
@@ -188,6 +190,15 @@ class Platform:
             metrics=self.metrics,
             performance=self.performance,
         )
+        self.gateway = APIGatewayService(
+            self.database,
+            self.audit,
+            self.security,
+            self.metrics,
+            client_limit=Limit(settings.api_rate_limit, settings.api_rate_burst),
+            max_body=settings.api_max_body,
+            background=background,
+        )
         self.started_at: float | None = None
         self._register_services()
 
@@ -219,6 +230,7 @@ class Platform:
             self.cognitive,
             self.process_mining,
             self.analytics,
+            self.gateway,
         ):
             self.registry.register(service)
         self.metrics.describe(

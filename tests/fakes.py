@@ -35,4 +35,5 @@ EXPECTED_SERVICES = [
     "ml_monitoring",
     "process_mining",
     "analytics",
+    "gateway",
 ]

@@ -37,6 +37,8 @@ class ErrorCode(StrEnum):
     # Resources
     NOT_FOUND = ("NOT_FOUND", 404, "The object does not exist.")
     CONFLICT = ("CONFLICT", 409, "The object changed or already exists.")
+    METHOD_NOT_ALLOWED = ("METHOD_NOT_ALLOWED", 405, "The address does not take this method.")
+    UNSUPPORTED_MEDIA_TYPE = ("UNSUPPORTED_MEDIA_TYPE", 415, "The body is not in a format taken.")
     # Capacity and availability
     RATE_LIMITED = ("RATE_LIMITED", 429, "Too many requests; retry after the given delay.")
     TIMEOUT = ("TIMEOUT", 504, "The operation did not finish in time.")

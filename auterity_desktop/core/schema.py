@@ -19,6 +19,7 @@ MODEL_MODULES = (
     "auterity_desktop.services.monitoring.ml_tables",
     "auterity_desktop.services.ai.models",
     "auterity_desktop.services.ai.cognitive.models",
+    "auterity_desktop.services.gateway.models",
 )
 
 

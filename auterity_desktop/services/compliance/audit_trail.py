@@ -96,6 +96,7 @@ class AuditFilter:
     resource: str | None = None
     outcome: str | None = None
     text: str | None = None
+    action_prefix: str | None = None  # "workflow" matches "workflow.created", ...
 
 
 @dataclass(frozen=True)
@@ -337,9 +338,11 @@ class AuditTrail(BaseService):
         ):
             if value:
                 query = query.where(column == value)
+        if flt.action_prefix:
+            prefix = _like_escape(flt.action_prefix.rstrip("."))
+            query = query.where(t.action.like(f"{prefix}.%", escape="\\"))
         if flt.text:
-            needle = flt.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            query = query.where(t.body.ilike(f"%{needle}%", escape="\\"))
+            query = query.where(t.body.ilike(f"%{_like_escape(flt.text)}%", escape="\\"))
         return query
 
     async def page(
@@ -701,3 +704,7 @@ def verify_export(lines: Iterator[dict[str, Any]]) -> VerifyResult:
         previous = data
         checked += 1
     return VerifyResult(True, checked, message=f"All {checked:,} exported entries verify.")
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

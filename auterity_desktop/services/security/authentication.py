@@ -61,6 +61,13 @@ class AuthenticationService:
         self.max_age = max_age
         self.clock = clock
         self.signer: TokenSigner | None = None
+        # Called after sessions are revoked, so caches of live sessions (the API gateway's)
+        # forget them at once rather than when their entries run out.
+        self.revocation_listeners: list[Callable[[], None]] = []
+
+    def _revoked(self) -> None:
+        for listener in list(self.revocation_listeners):
+            listener()
 
     def _signer(self) -> TokenSigner:
         if self.signer is None:
@@ -201,6 +208,7 @@ class AuthenticationService:
                 return
             row.revoked_at = self.clock()
             user = await db.get(UserRow, row.user_id)
+        self._revoked()
         name = user.username if user else "unknown"
         await self.audit.record(name, "auth.logout", f"users/{name}", "success", {})
 
@@ -211,6 +219,7 @@ class AuthenticationService:
                 .where(SessionRow.user_id == user_id, SessionRow.revoked_at.is_(None))
                 .values(revoked_at=self.clock())
             )
+        self._revoked()
 
 
 @functools.cache

@@ -25,6 +25,26 @@ def _integration_param(kinds: str) -> ParamSpec:
 
 INTEGRATION_TYPES = (
     NodeType(
+        "webhook_trigger",
+        "Webhook trigger",
+        "Triggers",
+        "Starts a run for every signed request another system sends to an inbound webhook "
+        "(its run parameters: body, headers and path).",
+        inputs=(),
+        outputs=(PortSpec("main", "object"),),
+        trigger=True,
+        params=(
+            ParamSpec(
+                "integration",
+                "string",
+                required=True,
+                expression=False,
+                description="Name of an inbound webhook integration set up on the "
+                "Integrations page (it holds the address and the signing secret)",
+            ),
+        ),
+    ),
+    NodeType(
         "integration_request",
         "Call integration",
         INTEGRATIONS,
@@ -124,7 +144,12 @@ async def _email(ctx: NodeContext) -> dict[str, Any]:
     return {"main": {k: v for k, v in sent.items() if k != "latency"}}
 
 
+async def _webhook_trigger(ctx: NodeContext) -> dict[str, Any]:
+    return {"main": dict(ctx.run_params)}
+
+
 INTEGRATION_EXECUTORS = {
+    "webhook_trigger": _webhook_trigger,
     "integration_request": _request,
     "sql_query": _query,
     "send_email": _email,

@@ -1,0 +1,118 @@
+"""The ASGI application: HTTP in, ``APIGatewayService.handle`` in the middle, HTTP out.
+
+It reads the body in chunks and stops at the gateway's limit, so an oversized upload is
+refused with 413 without being held in memory — including one that lies about its
+``Content-Length`` or sends none. Everything else (routing, authentication, limits,
+errors) is the gateway's business, which is why this file is small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs
+
+from auterity_desktop.core.errors import ErrorCode, ServiceError
+from auterity_desktop.services.gateway.http import ApiRequest, ApiResponse
+from auterity_desktop.services.gateway.service import APIGatewayService
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Disconnected(Exception):
+    pass
+
+
+async def _read_body(receive: Receive, limit: int, declared: int | None) -> bytes:
+    if declared is not None and declared > limit:
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+class GatewayApp:
+    def __init__(self, gateway: APIGatewayService) -> None:
+        self.gateway = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        headers: dict[str, str] = {}
+        for name, value in scope.get("headers", ()):
+            headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+        client = scope.get("client")
+        request = ApiRequest(
+            method=scope["method"],
+            path=scope.get("path", "/"),
+            query=parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=200),
+            headers=headers,
+            client=client[0] if client else "local",
+        )
+        declared = headers.get("content-length")
+        try:
+            request.body = await _read_body(
+                receive,
+                self.gateway.max_body,
+                int(declared) if declared and declared.isdigit() else None,
+            )
+            response = await self.gateway.handle(request)
+        except _Disconnected:
+            return
+        except _TooLarge:
+            response = ApiResponse.from_error(
+                ServiceError(
+                    ErrorCode.PAYLOAD_TOO_LARGE,
+                    f"The body is larger than {self.gateway.max_body:,} bytes",
+                    {"max_bytes": self.gateway.max_body},
+                )
+            )
+        except ValueError as exc:  # a query string with too many fields
+            response = ApiResponse.from_error(
+                ServiceError(ErrorCode.INVALID_INPUT, "The query string is malformed",
+                             {"reason": str(exc)[:200]})
+            )  # fmt: skip
+        await self._send(send, response, head=request.method == "HEAD")
+
+    @staticmethod
+    async def _send(send: Send, response: ApiResponse, head: bool) -> None:
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        if response.content_type:
+            raw.append((b"content-type", response.content_type.encode()))
+        if response.status != 204:
+            raw.append((b"content-length", str(len(response.body)).encode()))
+        raw.append((b"x-content-type-options", b"nosniff"))
+        raw.append((b"cache-control", b"no-store"))
+        await send({"type": "http.response.start", "status": response.status, "headers": raw})
+        body = b"" if head or response.status == 204 else response.body
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    async def _lifespan(receive: Receive, send: Send) -> None:
+        """The platform is started and stopped by its owner, not by the server."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return

@@ -114,8 +114,10 @@ def analytics_controller(platform: Platform) -> Controller:
         else:
             data = await analytics.runs_dataset(actor)
         spec: dict[str, Any] = {
-            "metrics": [_metric(m) for m in body.metrics], "filters": _filters(body.filters), "groupBy": body.groupBy,
-        }  # fmt: skip
+            "metrics": [_metric(m) for m in body.metrics],
+            "filters": _filters(body.filters),
+            "groupBy": body.groupBy,
+        }
         if body.title:
             spec["title"] = body.title
         result = (await analytics.build_report(actor, data, spec)).to_dict()

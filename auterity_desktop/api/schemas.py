@@ -7,7 +7,7 @@ names follow the platform's documented API (``workflow_id``, ``timeRange``, ``gr
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -158,7 +158,10 @@ class SessionOut(BaseModel):
 
 
 class Authorize(Strict):
-    user_id: str | int
+    user_id: (
+        Annotated[str, Field(min_length=1, max_length=64)]
+        | Annotated[int, Field(ge=1, le=2**63 - 1)]
+    )
     resource: str = Field(min_length=1, max_length=100)
     action: str = Field(min_length=1, max_length=100)
 
@@ -177,7 +180,7 @@ class AuditQuery(Strict):
     endDate: datetime | None = None
     type: str | None = Field(default=None, max_length=100)
     limit: int = Field(default=100, ge=1, le=1000)
-    cursor: str | None = Field(default=None, max_length=200)
+    cursor: str | None = Field(default=None, pattern=r"^[0-9]{1,18}$")
 
 
 class AuditEntryOut(BaseModel):

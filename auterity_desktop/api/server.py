@@ -102,7 +102,7 @@ class ApiServer:
         # Requests are logged by the gateway (the live request log, metrics, audit);
         # uvicorn's access log would write every request to the log file a second time.
         access = logging.getLogger("uvicorn.access")
-        access.handlers, access.propagate = [], False
+        access.handlers, access.propagate, access.disabled = [], False, True
         config = uvicorn.Config(
             GatewayApp(self.platform.gateway),
             lifespan="off",

@@ -32,11 +32,11 @@ from auterity_desktop.services.gateway.http import ApiRequest, ApiResponse
 from auterity_desktop.services.gateway.operations import Controller, Operation
 from auterity_desktop.services.workflows.document import WorkflowDocument
 from auterity_desktop.services.workflows.models import RunRow
+from auterity_desktop.services.workflows.run_state import RUN_FINAL
 
 if TYPE_CHECKING:
     from auterity_desktop.platform import Platform
 
-FINAL = frozenset({"succeeded", "failed", "cancelled", "interrupted"})
 CACHE_SIZE = 10_000
 _STATUS_COLUMNS = (
     RunRow.id, RunRow.workflow_id, RunRow.status, RunRow.progress, RunRow.result,
@@ -81,7 +81,7 @@ class RunStatusCache:
                     return None
                 return self._body(row)
         body = self._body(row)
-        if body["status"] in FINAL:
+        if body["status"] in RUN_FINAL:
             self._final[run_id] = body
             if len(self._final) > CACHE_SIZE:
                 self._final.popitem(last=False)

@@ -12,7 +12,15 @@ import sys
 from collections.abc import Sequence
 
 from auterity_desktop import APP_NAME, __version__
-from auterity_desktop.cli import audit_cmd, config_cmd, db_cmd, mine_cmd, user_cmd, workflow_cmd
+from auterity_desktop.cli import (
+    audit_cmd,
+    config_cmd,
+    db_cmd,
+    mine_cmd,
+    serve_cmd,
+    user_cmd,
+    workflow_cmd,
+)
 from auterity_desktop.config import SettingsError
 from auterity_desktop.core.errors import ServiceError
 
@@ -20,7 +28,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
-_COMMAND_MODULES = (config_cmd, db_cmd, user_cmd, audit_cmd, workflow_cmd, mine_cmd)
+_COMMAND_MODULES = (config_cmd, db_cmd, user_cmd, audit_cmd, workflow_cmd, mine_cmd, serve_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

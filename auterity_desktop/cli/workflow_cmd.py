@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import json
 from pathlib import Path
 from typing import Any
 
+from auterity_desktop.cli.local_actor import local_actor
 from auterity_desktop.core.errors import ErrorCode, ServiceError
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -73,13 +73,6 @@ def register(commands: Any) -> None:
     approve.set_defaults(handler=run_approve)
 
 
-def _actor() -> Any:
-    from auterity_desktop.services.security.permissions import ALL
-    from auterity_desktop.services.security.principal import Principal
-
-    return Principal(None, f"cli:{getpass.getuser()}", "admin", ALL)
-
-
 def _params(pairs: list[str]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for pair in pairs:
@@ -131,7 +124,7 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    saved = asyncio.run(_with_platform(lambda p: p.workflows.import_file(_actor(), args.file)))
+    saved = asyncio.run(_with_platform(lambda p: p.workflows.import_file(local_actor(), args.file)))
     print(f"imported {saved.document.name!r} as {saved.id} (version {saved.version})")
     return 0
 
@@ -139,7 +132,9 @@ def run_import(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     asyncio.run(
         _with_platform(
-            lambda p: p.workflows.export_file(_actor(), args.workflow_id, args.file, args.version)
+            lambda p: p.workflows.export_file(
+                local_actor(), args.workflow_id, args.file, args.version
+            )
         )
     )
     print(f"exported {args.workflow_id} to {args.file}")
@@ -186,7 +181,7 @@ def run_run(args: argparse.Namespace) -> int:
     params = _params(args.param)
 
     async def work(platform: Any) -> dict[str, Any]:
-        actor = _actor()
+        actor = local_actor()
         workflow_id = (
             args.workflow_id or (await platform.workflows.import_file(actor, args.file)).id
         )
@@ -199,7 +194,9 @@ def run_run(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     rows = asyncio.run(
-        _with_platform(lambda p: p.engine.list_runs(_actor(), status=args.status, limit=args.limit))
+        _with_platform(
+            lambda p: p.engine.list_runs(local_actor(), status=args.status, limit=args.limit)
+        )
     )
     for r in rows:
         where = f"workflow {r['workflow_id']} v{r['version']}"
@@ -210,7 +207,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    status = asyncio.run(_with_platform(lambda p: p.engine.status(_actor(), args.run_id)))
+    status = asyncio.run(_with_platform(lambda p: p.engine.status(local_actor(), args.run_id)))
     for node, info in status["nodes"].items():
         print(
             f"  {node}: {info['status']} (attempt {info['attempt']})"
@@ -224,7 +221,7 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_resume(args: argparse.Namespace) -> int:
     async def work(platform: Any) -> dict[str, Any]:
-        await platform.engine.resume(_actor(), args.run_id)
+        await platform.engine.resume(local_actor(), args.run_id)
         return await _follow(platform, args.run_id, args.watch)
 
     return _report(asyncio.run(_with_platform(work)))
@@ -232,7 +229,7 @@ def run_resume(args: argparse.Namespace) -> int:
 
 def run_cancel(args: argparse.Namespace) -> int:
     async def work(platform: Any) -> dict[str, Any]:
-        outcome = await platform.engine.cancel(_actor(), args.run_id)
+        outcome = await platform.engine.cancel(local_actor(), args.run_id)
         if outcome == "cancel_requested":
             print("another process is running it; asked it to stop", flush=True)
             for _ in range(100):  # it looks for requests about once a second
@@ -250,7 +247,7 @@ def run_cancel(args: argparse.Namespace) -> int:
 def run_approve(args: argparse.Namespace) -> int:
     async def work(platform: Any) -> dict[str, Any]:
         await platform.engine.approve(
-            _actor(), args.run_id, args.node, approved=not args.reject, comment=args.comment
+            local_actor(), args.run_id, args.node, approved=not args.reject, comment=args.comment
         )
         print("rejected" if args.reject else "approved", flush=True)
         return await _follow(platform, args.run_id, args.watch)

@@ -26,9 +26,7 @@ class Api:
 
     def client(self, token: str | None = None, **headers: str) -> httpx.AsyncClient:
         auth = {"authorization": f"Bearer {token}"} if token else {}
-        return httpx.AsyncClient(
-            base_url=self.server.url, headers={**auth, **headers}, timeout=30
-        )
+        return httpx.AsyncClient(base_url=self.server.url, headers={**auth, **headers}, timeout=30)
 
     async def sign_in(self, username: str, password: str) -> str:
         session = await self.platform.security.authenticate_user(

@@ -48,6 +48,7 @@ SESSION_CACHE_SECONDS = 5.0
 REQUEST_LOG_SIZE = 1000
 HEALTH_INTERVAL = 10.0
 FLUSH_INTERVAL = 60.0
+KEY_REFRESH = 5.0  # a key revoked by another process (CLI, another console) stops working
 RATE_AUDIT_EVERY = 60.0
 DEFAULT_LIMIT = Limit(20.0, 40)
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -121,6 +122,7 @@ class APIGatewayService(BaseService):
             self._tasks = [
                 asyncio.ensure_future(self._every(HEALTH_INTERVAL, self.check_backends)),
                 asyncio.ensure_future(self._every(FLUSH_INTERVAL, self.keys.flush_last_used)),
+                asyncio.ensure_future(self._every(KEY_REFRESH, self.keys.load)),
             ]
 
     async def cleanup(self) -> None:

@@ -666,6 +666,45 @@ async def datasets(window: Any) -> None:
     await asyncio.sleep(0.5)
 
 
+async def settings_api(window: Any) -> None:
+    """Settings at the REST API: the server on, a key for the CRM, a few requests logged."""
+    import socket
+
+    import httpx
+
+    await sign_in(window)
+    page = window.show_page("settings")
+    panel = page.api_panel
+    port = window.settings.api_gateway_port
+    with socket.socket() as probe:  # the default port, unless this machine uses it
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+    panel.port_spin.setValue(port)
+    panel.enabled_check.setChecked(True)
+    await until(lambda: panel.controller.running and bool(panel.roles))
+    dialog = panel.open_create_dialog()
+    dialog.name.setText("crm-sync")
+    dialog.expiry.setValue(90)
+    dialog.submit()
+    await until(lambda: panel.key_dialog is not None)
+    key = panel.key_dialog.key_edit.text()
+    panel.key_dialog.close()
+    async with httpx.AsyncClient(base_url=panel.controller.url, timeout=10) as client:
+        bearer = {"Authorization": f"Bearer {key}"}
+        await client.get("/healthz")
+        await client.get("/api/v1/openapi.json")
+        await client.get("/api/v1/workflows", headers=bearer)
+        await client.get("/api/v1/workflows", headers={"X-API-Key": key})
+        await client.get("/api/v1/workflows")  # no credentials
+        await client.post("/api/v1/workflows/create", json={"name": "x"}, headers=bearer)
+    await until(lambda: panel.log_model.rowCount() >= 6)
+    page.show_api_section()
+    await asyncio.sleep(0.5)
+
+
 SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
     "ai": ai,
     "alerts": alerts,
@@ -681,6 +720,7 @@ SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
     "messages": messages,
     "messages-dead-letters": messages_dead_letters,
     "models": models,
+    "settings-api": settings_api,
 }
 
 

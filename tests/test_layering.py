@@ -9,10 +9,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_importing_services_core_and_platform_does_not_load_qt() -> None:
+def test_importing_services_core_platform_and_api_does_not_load_qt() -> None:
     code = (
         "import sys\n"
         "import auterity_desktop.services, auterity_desktop.platform, auterity_desktop.cli\n"
+        "import auterity_desktop.api.server, auterity_desktop.api.openapi\n"
         "import auterity_desktop.core.db, auterity_desktop.core.recovery\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
         "{'PySide6', 'shiboken6', 'qasync', 'pyqtgraph'})\n"

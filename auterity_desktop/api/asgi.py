@@ -34,6 +34,8 @@ async def _read_body(receive: Receive, limit: int, declared: int | None) -> byte
         raise _TooLarge
     chunks: list[bytes] = []
     size = 0
+    if declared == 0:
+        return b""
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
@@ -57,14 +59,16 @@ class GatewayApp:
             return
         if scope["type"] != "http":
             return
-        headers: dict[str, str] = {}
-        for name, value in scope.get("headers", ()):
-            headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1")
+            for name, value in scope.get("headers", ())
+        }
         client = scope.get("client")
+        raw_query = scope.get("query_string", b"")
         request = ApiRequest(
             method=scope["method"],
             path=scope.get("path", "/"),
-            query=parse_qs(scope.get("query_string", b"").decode("latin-1"), max_num_fields=200),
+            query=parse_qs(raw_query.decode("latin-1"), max_num_fields=200) if raw_query else {},
             headers=headers,
             client=client[0] if client else "local",
         )

@@ -31,6 +31,7 @@ def system_controller(platform: Platform) -> Controller:
         return ApiResponse.json(body, 200 if state.value == "ok" else 503)
 
     async def metrics(request: ApiRequest) -> ApiResponse:
+        platform.gateway.flush_metrics()
         return ApiResponse.text(platform.metrics.render_prometheus(), PROMETHEUS)
 
     tags = ("system",)

@@ -28,7 +28,7 @@ from auterity_desktop.api.schemas import (
     WorkflowOut,
 )
 from auterity_desktop.core.errors import ErrorCode, ServiceError
-from auterity_desktop.services.gateway.http import ApiRequest, ApiResponse
+from auterity_desktop.services.gateway.http import ApiRequest, ApiResponse, dumps
 from auterity_desktop.services.gateway.operations import Controller, Operation
 from auterity_desktop.services.workflows.document import WorkflowDocument
 from auterity_desktop.services.workflows.models import RunRow
@@ -50,9 +50,11 @@ def _principal(request: ApiRequest) -> Any:
 
 
 class RunStatusCache:
+    """Status bodies of finished runs, already encoded (a poll then costs a dict lookup)."""
+
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
-        self._final: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._final: OrderedDict[str, bytes] = OrderedDict()
         for name in ("run_started", "run_finished"):
             platform.events.subscribe(name, self._forget)
 
@@ -62,7 +64,7 @@ class RunStatusCache:
     def forget(self, run_id: str) -> None:
         self._final.pop(run_id, None)
 
-    async def status(self, run_id: str) -> dict[str, Any] | None:
+    async def status(self, run_id: str) -> bytes | None:
         cached = self._final.get(run_id)
         if cached is not None:
             return cached
@@ -79,13 +81,13 @@ class RunStatusCache:
                 ).first()
                 if row is None:
                     return None
-                return self._body(row)
-        body = self._body(row)
-        if body["status"] in RUN_FINAL:
-            self._final[run_id] = body
+                return dumps(self._body(row))
+        encoded = dumps(self._body(row))
+        if row.status in RUN_FINAL:
+            self._final[run_id] = encoded
             if len(self._final) > CACHE_SIZE:
                 self._final.popitem(last=False)
-        return body
+        return encoded
 
     @staticmethod
     def _body(row: Any) -> dict[str, Any]:
@@ -132,7 +134,7 @@ def workflows_controller(platform: Platform, statuses: RunStatusCache) -> Contro
                 "No run or workflow with this id has run",
                 {"id": run_id[:100]},
             )
-        return ApiResponse.json(body)
+        return ApiResponse(200, body)
 
     async def listing(request: ApiRequest, query: WorkflowListQuery) -> ApiResponse:
         items = await store.list_workflows(_principal(request), query.search)

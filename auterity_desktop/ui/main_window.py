@@ -37,6 +37,7 @@ from auterity_desktop.ui.status_bar import PlatformStatusBar
 from auterity_desktop.ui.tasks import TaskRunner
 from auterity_desktop.ui.theme import ThemeManager, ThemeMode
 from auterity_desktop.ui.widgets.alert_toasts import AlertToaster
+from auterity_desktop.ui.widgets.api_server_panel import ApiServerController
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class MainWindow(QMainWindow):
         self.tasks = tasks
         self.session = SessionController(tasks)
         self.context = PageContext(settings, sources, theme, bridge, tasks, self.session)
+        # made now, not with the Settings page: a REST API switched on starts with the console
+        self.api_server = ApiServerController.of(self.context, state)
         self.login_dialog: Any = None
         self.pages: dict[str, QWidget] = {}
 

@@ -3,6 +3,7 @@ the one error body with the catalogue's status, and is audited."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -209,3 +210,20 @@ async def test_unknown_address_and_method(admin_client: httpx.AsyncClient) -> No
     assert method.status_code == 404
     assert patch.status_code == 405
     assert set(patch.headers["allow"].split(", ")) == {"POST", "GET", "PUT", "DELETE"}
+
+
+async def test_concurrent_requests_with_a_new_token_check_the_session_once(api: Api) -> None:
+    security = api.platform.security
+    real_resume = security.resume
+    calls: list[str] = []
+
+    async def counting_resume(token: str) -> object:
+        calls.append(token)
+        return await real_resume(token)
+
+    security.resume = counting_resume  # type: ignore[method-assign]
+    token = await api.sign_in("alice", "Correct-Horse-42!")
+    async with api.client(token) as client:
+        responses = await asyncio.gather(*(client.get(LIST) for _ in range(32)))
+    assert {r.status_code for r in responses} == {200}
+    assert calls == [token]

@@ -56,5 +56,6 @@ async def test_request_log_and_metrics_count_every_request(
         ("GET", "/api/v1/nothing", 404, "anonymous"),
     ]
     assert new[1].error == "NOT_FOUND"
+    gateway.flush_metrics()
     labels = {"route": "/api/v1/workflows", "method": "GET", "status": "200"}
     assert api.platform.metrics.value("auterity_api_requests_total", labels) == 1.0

@@ -96,7 +96,9 @@ def test_settings_page_shows_effective_configuration(make_app: Any, monkeypatch:
     assert rows["MAX_CONNECTIONS"][1:3] == ["77", "environment"]
     assert rows["API_GATEWAY_PORT"][1:3] == ["8000", "default"]
     assert "65535" in rows["API_GATEWAY_PORT"][3]
-    assert "Upper bound" in model.index(6, 0).data(Qt.ItemDataRole.ToolTipRole)
+    names = [model.index(r, 0).data() for r in range(model.rowCount())]
+    row = names.index("MAX_CONNECTIONS")
+    assert "Upper bound" in model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole)
 
 
 def test_theme_switch_applies_palette_and_is_remembered(make_app: Any, qapp: QApplication) -> None:

@@ -95,6 +95,7 @@ class ApiKeyStore:
         self._role_exists = role_exists
         self.clock = clock
         self._live: dict[str, tuple[str, ApiKeyInfo]] = {}  # id → (digest, info)
+        self._principals: dict[str, Principal] = {}
         self._used: dict[str, float] = {}  # id → last use not yet written
 
     async def load(self) -> None:
@@ -103,6 +104,7 @@ class ApiKeyStore:
                 await conn.execute(select(ApiKeyRow).where(ApiKeyRow.revoked_at.is_(None)))
             ).all()
         self._live = {r.id: (r.key_hash, _info(r)) for r in rows}  # type: ignore[arg-type]
+        self._principals = {k: p for k, p in self._principals.items() if k in self._live}
 
     async def create(
         self, actor: Principal, name: str, role: str, expires_in_days: float | None = None
@@ -169,6 +171,7 @@ class ApiKeyStore:
             info = _info(row)
         self._live.pop(info.id, None)
         self._used.pop(info.id, None)
+        self._principals.pop(info.id, None)
         await self.audit.record(
             actor.username, "api_key.revoked", f"api_keys/{info.id}", "success",
             {"name": info.name},
@@ -199,7 +202,12 @@ class ApiKeyStore:
                 {"reason": "API key expired", "key": info.id},
             )
         self._used[info.id] = now
-        return Principal(None, f"apikey:{info.name}", info.role, self._permissions_of(info.role))
+        permissions = self._permissions_of(info.role)
+        principal = self._principals.get(info.id)
+        if principal is None or principal.permissions is not permissions:  # role edited
+            principal = Principal(None, f"apikey:{info.name}", info.role, permissions)
+            self._principals[info.id] = principal
+        return principal
 
     async def flush_last_used(self) -> None:
         """Write last-used times in one go (called now and then, not per request)."""

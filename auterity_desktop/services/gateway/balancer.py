@@ -50,6 +50,8 @@ class Balancer:
 
     def pick(self) -> Backend:
         """The backend for the next request (not yet counted as in flight)."""
+        if len(self.backends) == 1 and self.backends[0].healthy:
+            return self.backends[0]
         count = len(self.backends)
         order = [self.backends[(self._next + i) % count] for i in range(count)]
         healthy = [b for b in order if b.healthy]

@@ -89,11 +89,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# Built once: json.dumps with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=str)
+
+
 def dumps(data: Any) -> bytes:
     try:
-        return json.dumps(data, separators=(",", ":"), allow_nan=False, default=str).encode()
-    except ValueError:
-        return json.dumps(_jsonable(data), separators=(",", ":"), default=str).encode()
+        return _ENCODER.encode(data).encode()
+    except ValueError:  # NaN or infinity somewhere
+        return _ENCODER.encode(_jsonable(data)).encode()
 
 
 @dataclass

@@ -104,6 +104,17 @@ class RateLimiter:
 
     def check(self, client: str, route: str) -> None:
         now = self.clock()
+        client_bucket = self._client_bucket(client, now)
+        if not self.per_route or route not in self.per_route:  # the common case, kept cheap
+            if client_bucket is None:
+                return
+            wait = client_bucket.wait(now)
+            if wait <= 0.0:
+                client_bucket.take()
+                return
+        self._check_all(client, route, now)
+
+    def _check_all(self, client: str, route: str, now: float) -> None:
         buckets = {
             "client": self._client_bucket(client, now),
             "route": self._route_bucket(route, now),

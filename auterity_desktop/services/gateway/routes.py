@@ -27,6 +27,7 @@ class RouteMatch:
 class RouteTable:
     def __init__(self) -> None:
         self._routes: dict[str, Any] = {}
+        self._longest_first: list[str] = []
 
     @staticmethod
     def normalise(prefix: str) -> str:
@@ -52,15 +53,17 @@ class RouteTable:
                 {"prefix": cleaned},
             )  # fmt: skip
         self._routes[cleaned] = controller
+        self._longest_first = sorted(self._routes, key=len, reverse=True)
         return cleaned
 
     def unregister_route(self, prefix: str) -> None:
         self._routes.pop(self.normalise(prefix), None)
+        self._longest_first = sorted(self._routes, key=len, reverse=True)
 
     def match(self, path: str) -> RouteMatch:
         """The controller for ``path``; ``NOT_FOUND`` when no prefix matches."""
         clean = "/" + path.split("?", 1)[0].lstrip("/")
-        for prefix in sorted(self._routes, key=len, reverse=True):
+        for prefix in self._longest_first:
             if prefix == "/":
                 return RouteMatch(prefix, self._routes[prefix], clean if clean != "/" else "")
             if clean == prefix or clean.startswith(prefix + "/"):

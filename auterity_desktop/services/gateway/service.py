@@ -48,6 +48,7 @@ SESSION_CACHE_SECONDS = 5.0
 REQUEST_LOG_SIZE = 1000
 HEALTH_INTERVAL = 10.0
 FLUSH_INTERVAL = 60.0
+METRICS_FLUSH = 1.0
 KEY_REFRESH = 5.0  # a key revoked by another process (CLI, another console) stops working
 RATE_AUDIT_EVERY = 60.0
 DEFAULT_LIMIT = Limit(20.0, 40)
@@ -100,7 +101,9 @@ class APIGatewayService(BaseService):
         self.keys = ApiKeyStore(database, audit, security.permissions_of, self._role_exists, clock)
         self._balancers: dict[str, Balancer] = {}
         self._sessions: dict[str, tuple[Principal, float]] = {}
-        self._log: deque[RequestRecord] = deque(maxlen=REQUEST_LOG_SIZE)
+        self._log: deque[tuple[Any, ...]] = deque(maxlen=REQUEST_LOG_SIZE)
+        self._pending_metrics: dict[tuple[str, str, int], list[float]] = {}
+        self._resuming: dict[str, asyncio.Future[Principal]] = {}
         self._seq = 0
         self._rate_audited: dict[str, float] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -120,6 +123,7 @@ class APIGatewayService(BaseService):
         await self.keys.load()
         if self.background:
             self._tasks = [
+                asyncio.ensure_future(self._every(METRICS_FLUSH, self._flush_async)),
                 asyncio.ensure_future(self._every(HEALTH_INTERVAL, self.check_backends)),
                 asyncio.ensure_future(self._every(FLUSH_INTERVAL, self.keys.flush_last_used)),
                 asyncio.ensure_future(self._every(KEY_REFRESH, self.keys.load)),
@@ -130,8 +134,12 @@ class APIGatewayService(BaseService):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        self.flush_metrics()
         with contextlib.suppress(Exception):
             await self.keys.flush_last_used()
+
+    async def _flush_async(self) -> None:
+        self.flush_metrics()
 
     async def _every(self, seconds: float, work: Callable[[], Any]) -> None:
         while True:
@@ -219,7 +227,23 @@ class APIGatewayService(BaseService):
         cached = self._sessions.get(token)
         if cached is not None and cached[1] > now:
             return cached[0]
-        principal = await self.security.resume(token)
+        pending = self._resuming.get(token)
+        if pending is not None:  # many requests of one client missed together: check once
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Principal] = asyncio.get_running_loop().create_future()
+        self._resuming[token] = future
+        try:
+            principal = await self.security.resume(token)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # marked retrieved: the waiters re-raise it
+            raise
+        finally:
+            self._resuming.pop(token, None)
+        future.set_result(principal)
         until = now + SESSION_CACHE_SECONDS
         if principal.session_expires_at is not None:
             until = min(until, principal.session_expires_at)
@@ -249,8 +273,10 @@ class APIGatewayService(BaseService):
             match = self.routes.match(request.path)
             request.route = match.prefix
             balancer: Balancer = match.controller
-            with balancer.use() as backend:
-                backend_name = backend.name
+            backend = balancer.pick()
+            backend_name = backend.name
+            backend.in_flight += 1
+            try:
                 controller: Controller = backend.target
                 op, request.path_params = controller.resolve(request.method, match.rest)
                 if op.auth:
@@ -261,6 +287,8 @@ class APIGatewayService(BaseService):
                         raise
                 self.limiter.check(self.client_key(request), match.prefix)
                 response = await controller.call(op, request)
+            finally:
+                backend.in_flight -= 1
         except ServiceError as exc:
             response = ApiResponse.from_error(exc)
         except Exception:
@@ -278,19 +306,20 @@ class APIGatewayService(BaseService):
         self, request: ApiRequest, response: ApiResponse, duration: float, backend: str
     ) -> None:
         route = request.route or "unmatched"
-        labels = {"route": route, "method": request.method, "status": str(response.status)}
-        self.metrics.increment("auterity_api_requests_total", 1.0, labels)
-        self.metrics.observe("auterity_api_request_seconds", duration, {"route": route})
+        key = (route, request.method, response.status)
+        pending = self._pending_metrics.get(key)
+        if pending is None:
+            pending = self._pending_metrics[key] = []
+        pending.append(duration)
         actor = request.principal.username if request.principal else "anonymous"
         error = response.error
         self._seq += 1
         self._log.append(
-            RequestRecord(
-                self._seq, self.clock(), request.method, request.path[:300], response.status,
-                round(duration * 1000, 2), request.client, actor, route, backend,
-                error.code.value if error else None,
-            )
+            (self._seq, self.clock(), request.method, request.path, response.status, duration,
+             request.client, actor, route, backend, error.code.value if error else None)
         )  # fmt: skip
+        if response.status < 400 and request.method in _READS:
+            return  # the common case: counted, logged, not audited
         if not self._audited(request, response):
             return
         details: dict[str, Any] = {
@@ -324,5 +353,29 @@ class APIGatewayService(BaseService):
 
     # -- the live request log -----------------------------------------------------------
     def requests_since(self, seq: int = 0) -> Sequence[RequestRecord]:
-        """Log lines after ``seq`` (oldest first); the log keeps the last 1,000."""
-        return [r for r in self._log if r.seq > seq]
+        """Log lines after ``seq`` (oldest first); the log keeps the last 1,000.
+
+        Lines are kept as plain tuples and turned into records only here: building a
+        dataclass for every request cost more than the rest of the bookkeeping."""
+        return [
+            RequestRecord(
+                s, t, method, path[:300], status, round(duration * 1000, 2), client, actor,
+                route, backend, error,
+            )
+            for (s, t, method, path, status, duration, client, actor, route, backend, error)
+            in self._log
+            if s > seq
+        ]  # fmt: skip
+
+    def flush_metrics(self) -> None:
+        """Hand the requests counted since the last flush to the metrics collector.
+
+        Counted per (route, method, status) in a plain dict and flushed each second and
+        before ``/metrics`` answers, rather than two labelled metric updates per request."""
+        pending, self._pending_metrics = self._pending_metrics, {}
+        for (route, method, status), durations in pending.items():
+            labels = {"route": route, "method": method, "status": str(status)}
+            self.metrics.increment("auterity_api_requests_total", float(len(durations)), labels)
+            route_label = {"route": route}
+            for duration in durations:
+                self.metrics.observe("auterity_api_request_seconds", duration, route_label)

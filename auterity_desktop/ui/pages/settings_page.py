@@ -1,4 +1,4 @@
-"""Settings: appearance, the effective configuration and where the data lives.
+"""Settings: appearance, the effective configuration, where the data lives and the REST API.
 
 Configuration is shown read-only with the source of each value; it is changed in the
 environment or the settings file (and applies on the next start), which keeps one truth for
@@ -33,6 +33,7 @@ from auterity_desktop.ui.pages.context import PageContext
 from auterity_desktop.ui.pages.page_header import PageHeaderWidget
 from auterity_desktop.ui.pages.settings_table_model import SettingsTableModel
 from auterity_desktop.ui.theme import ThemeMode
+from auterity_desktop.ui.widgets.api_server_panel import ApiServerPanel
 
 THEME_CHOICES = (
     (ThemeMode.SYSTEM, "Follow the system"),
@@ -118,6 +119,9 @@ class SettingsPage(QWidget):
                 row.addWidget(button)
             loc_form.addRow(f"{label}:", row)
 
+        # REST API: the local server, API keys, the live request log
+        self.api_panel = ApiServerPanel(context)
+
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.setContentsMargins(24, 20, 24, 20)
@@ -125,14 +129,20 @@ class SettingsPage(QWidget):
         layout.addWidget(appearance)
         layout.addWidget(configuration)
         layout.addWidget(locations)
+        layout.addWidget(self.api_panel)
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(content)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setWidget(content)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        outer.addWidget(self.scroll)
+
+    def show_api_section(self) -> None:
+        """Scroll to the REST API section (the place people come back to)."""
+        bar = self.scroll.verticalScrollBar()
+        bar.setValue(min(bar.maximum(), self.api_panel.y()))
 
     def _theme_chosen(self, index: int) -> None:
         self._context.theme.set_mode(self.theme_combo.itemData(index))

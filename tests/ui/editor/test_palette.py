@@ -112,7 +112,10 @@ def test_search_http_leaves_only_http_request(qtbot: QtBot) -> None:
         ("for_each", {"for_each"}),  # type name
         ("json schema", {"validate_data", "ai_prompt"}),  # description, every word
         ("network", {"http_request"}),  # category
-        ("  trigger  ", {"manual_trigger", "message_trigger", "schedule_trigger"}),
+        (
+            "  trigger  ",
+            {"manual_trigger", "message_trigger", "schedule_trigger", "webhook_trigger"},
+        ),
     ],
 )
 def test_search_matches_title_type_description_and_category(
@@ -319,16 +322,20 @@ def test_quick_add_escape_closes_without_choosing(qtbot: QtBot, popup: QuickAddP
 def test_quick_add_arrows_move_and_reopening_resets(qtbot: QtBot, popup: QuickAddPopup) -> None:
     popup.open_at(QPoint(10, 10), QPointF(5, 5))
     qtbot.keyClicks(popup.search, "trigger")
-    assert popup.model.type_names() == ["manual_trigger", "message_trigger", "schedule_trigger"]
+    assert popup.model.type_names() == [
+        "manual_trigger", "message_trigger", "schedule_trigger", "webhook_trigger",
+    ]  # fmt: skip
     assert popup.current_type() == "manual_trigger"
     qtbot.keyClick(popup.search, Qt.Key.Key_Down)
     assert popup.current_type() == "message_trigger"
     qtbot.keyClick(popup.search, Qt.Key.Key_Down)
     assert popup.current_type() == "schedule_trigger"
+    qtbot.keyClick(popup.search, Qt.Key.Key_Down)
+    assert popup.current_type() == "webhook_trigger"
     qtbot.keyClick(popup.search, Qt.Key.Key_Down)  # wraps round
     assert popup.current_type() == "manual_trigger"
     qtbot.keyClick(popup.search, Qt.Key.Key_Up)
-    assert popup.current_type() == "schedule_trigger"
+    assert popup.current_type() == "webhook_trigger"
     qtbot.keyClick(popup.search, Qt.Key.Key_Tab)  # Tab steps too and keeps the focus here
     assert popup.current_type() == "manual_trigger"
     with qtbot.waitSignal(popup.sig_chosen) as chosen:

@@ -13,12 +13,17 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from auterity_desktop.core.errors import ErrorCode, ServiceError
-from auterity_desktop.services.gateway.http import ApiRequest, ApiResponse
+from auterity_desktop.services.gateway.http import JSON, ApiRequest, ApiResponse
 from auterity_desktop.services.gateway.service import APIGatewayService
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+# API answers are never to be sniffed as another type nor cached (they may carry tokens).
+_SAFETY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
+_JSON_HEADERS = [(b"content-type", JSON.encode()), *_SAFETY_HEADERS]
 
 
 class _TooLarge(Exception):
@@ -74,11 +79,12 @@ class GatewayApp:
         )
         declared = headers.get("content-length")
         try:
-            request.body = await _read_body(
-                receive,
-                self.gateway.max_body,
-                int(declared) if declared and declared.isdigit() else None,
-            )
+            if declared is not None or "transfer-encoding" in headers:
+                request.body = await _read_body(
+                    receive,
+                    self.gateway.max_body,
+                    int(declared) if declared and declared.isdigit() else None,
+                )  # else HTTP/1.1 says there is no body (a GET): nothing to wait for
             response = await self.gateway.handle(request)
         except _Disconnected:
             return
@@ -99,13 +105,15 @@ class GatewayApp:
 
     @staticmethod
     async def _send(send: Send, response: ApiResponse, head: bool) -> None:
-        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-        if response.content_type:
-            raw.append((b"content-type", response.content_type.encode()))
-        if response.status != 204:
-            raw.append((b"content-length", str(len(response.body)).encode()))
-        raw.append((b"x-content-type-options", b"nosniff"))
-        raw.append((b"cache-control", b"no-store"))
+        if response.content_type == JSON and not response.headers:  # most answers
+            raw = [*_JSON_HEADERS, (b"content-length", b"%d" % len(response.body))]
+        else:
+            raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+            raw += _SAFETY_HEADERS
+            if response.content_type:
+                raw.append((b"content-type", response.content_type.encode()))
+            if response.status != 204:
+                raw.append((b"content-length", b"%d" % len(response.body)))
         await send({"type": "http.response.start", "status": response.status, "headers": raw})
         body = b"" if head or response.status == 204 else response.body
         await send({"type": "http.response.body", "body": body})

@@ -96,6 +96,8 @@ class ApiKeyStore:
         self.clock = clock
         self._live: dict[str, tuple[str, ApiKeyInfo]] = {}  # id → (digest, info)
         self._principals: dict[str, Principal] = {}
+        # keys already checked → their id: a busy client costs a lookup, not a hash
+        self._verified: dict[str, str] = {}
         self._used: dict[str, float] = {}  # id → last use not yet written
 
     async def load(self) -> None:
@@ -185,6 +187,9 @@ class ApiKeyStore:
 
     def verify(self, key: str) -> Principal:
         """The principal of a live key; ``UNAUTHENTICATED`` with the reason otherwise."""
+        known = self._verified.get(key)
+        if known is not None and known in self._live:  # checked before and still live
+            return self._checked(known)
         match = _KEY.match(key)
         entry = self._live.get(match.group(1)) if match else None
         if entry is None or not hmac.compare_digest(entry[0], _digest(key)):
@@ -193,7 +198,13 @@ class ApiKeyStore:
                 "The API key is unknown or was revoked",
                 {"reason": "unknown or revoked API key"},
             )
-        info = entry[1]
+        if len(self._verified) >= 10_000:
+            self._verified.clear()
+        self._verified[key] = entry[1].id
+        return self._checked(entry[1].id)
+
+    def _checked(self, key_id: str) -> Principal:
+        info = self._live[key_id][1]
         now = self.clock()
         if info.expires_at is not None and info.expires_at <= now:
             raise ServiceError(

@@ -20,7 +20,7 @@ JSON = "application/json"
 MAX_JSON_DEPTH = 64
 
 
-@dataclass
+@dataclass(slots=True)
 class ApiRequest:
     method: str
     path: str
@@ -100,7 +100,7 @@ def dumps(data: Any) -> bytes:
         return _ENCODER.encode(_jsonable(data)).encode()
 
 
-@dataclass
+@dataclass(slots=True)
 class ApiResponse:
     status: int
     body: bytes = b""

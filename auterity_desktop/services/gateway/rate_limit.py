@@ -58,6 +58,17 @@ class TokenBucket:
     def take(self) -> None:
         self.tokens -= 1.0
 
+    def try_take(self, now: float) -> bool:
+        """Take a token if one is there (``wait`` and ``take`` in one step)."""
+        elapsed = now - self.updated
+        if elapsed > 0.0:
+            self.tokens = min(float(self.limit.burst), self.tokens + elapsed * self.limit.rate)
+            self.updated = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
 
 class RateLimiter:
     """``check(client, route)`` passes a request or raises ``RATE_LIMITED`` with
@@ -106,11 +117,7 @@ class RateLimiter:
         now = self.clock()
         client_bucket = self._client_bucket(client, now)
         if not self.per_route or route not in self.per_route:  # the common case, kept cheap
-            if client_bucket is None:
-                return
-            wait = client_bucket.wait(now)
-            if wait <= 0.0:
-                client_bucket.take()
+            if client_bucket is None or client_bucket.try_take(now):
                 return
         self._check_all(client, route, now)
 

@@ -9,16 +9,14 @@ controller can be mounted under a general one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from auterity_desktop.core.errors import ErrorCode, ServiceError
 
 _PREFIX = re.compile(r"^(/[A-Za-z0-9._~-]+)+$|^/$")
 
 
-@dataclass(frozen=True)
-class RouteMatch:
+class RouteMatch(NamedTuple):  # a tuple: built on every request, so cheap to make
     prefix: str
     controller: Any
     rest: str  # the path after the prefix, starting with "/" (or "" for the prefix itself)
@@ -62,7 +60,10 @@ class RouteTable:
 
     def match(self, path: str) -> RouteMatch:
         """The controller for ``path``; ``NOT_FOUND`` when no prefix matches."""
-        clean = "/" + path.split("?", 1)[0].lstrip("/")
+        if path[:1] == "/" and path[1:2] != "/" and "?" not in path:
+            clean = path  # what a server hands over: nothing to tidy
+        else:
+            clean = "/" + path.split("?", 1)[0].lstrip("/")
         for prefix in self._longest_first:
             if prefix == "/":
                 return RouteMatch(prefix, self._routes[prefix], clean if clean != "/" else "")

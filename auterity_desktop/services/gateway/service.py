@@ -255,9 +255,8 @@ class APIGatewayService(BaseService):
     @staticmethod
     def client_key(request: ApiRequest) -> str:
         p = request.principal
-        if p is None:
-            return f"ip:{request.client}"
-        return f"key:{p.username}" if p.username.startswith("apikey:") else f"user:{p.username}"
+        # user names cannot hold ":", so "ip:…" and API keys' "apikey:…" never collide
+        return p.username if p is not None else f"ip:{request.client}"
 
     # -- the pipeline -------------------------------------------------------------------
     async def handle(self, request: ApiRequest) -> ApiResponse:
@@ -299,12 +298,14 @@ class APIGatewayService(BaseService):
                 ServiceError(ErrorCode.INTERNAL_ERROR, "An unexpected error; see the log", {})
             )
         duration = time.perf_counter() - began
-        await self._record(request, response, duration, backend_name)
+        if self._record(request, response, duration, backend_name):
+            await self._audit(request, response, duration)
         return response
 
-    async def _record(
+    def _record(
         self, request: ApiRequest, response: ApiResponse, duration: float, backend: str
-    ) -> None:
+    ) -> bool:
+        """Count and log the request; True when it is to be audited as well."""
         route = request.route or "unmatched"
         key = (route, request.method, response.status)
         pending = self._pending_metrics.get(key)
@@ -319,9 +320,13 @@ class APIGatewayService(BaseService):
              request.client, actor, route, backend, error.code.value if error else None)
         )  # fmt: skip
         if response.status < 400 and request.method in _READS:
-            return  # the common case: counted, logged, not audited
-        if not self._audited(request, response):
-            return
+            return False  # the common case: counted, logged, not audited
+        return self._audited(request, response)
+
+    async def _audit(self, request: ApiRequest, response: ApiResponse, duration: float) -> None:
+        route = request.route or "unmatched"
+        actor = request.principal.username if request.principal else "anonymous"
+        error = response.error
         details: dict[str, Any] = {
             "method": request.method, "path": request.path[:300], "status": response.status,
             "client": request.client, "duration_ms": round(duration * 1000, 1),

@@ -116,9 +116,9 @@ class RateLimiter:
     def check(self, client: str, route: str) -> None:
         now = self.clock()
         client_bucket = self._client_bucket(client, now)
-        if not self.per_route or route not in self.per_route:  # the common case, kept cheap
-            if client_bucket is None or client_bucket.try_take(now):
-                return
+        no_route_limit = not self.per_route or route not in self.per_route
+        if no_route_limit and (client_bucket is None or client_bucket.try_take(now)):
+            return  # the common case, kept cheap
         self._check_all(client, route, now)
 
     def _check_all(self, client: str, route: str, now: float) -> None:

@@ -209,6 +209,14 @@ class Settings(BaseSettings):
         ge=10,
         le=86_400,
     )
+    run_lease: float = _setting(
+        45.0,
+        "AUTERITY_RUN_LEASE",
+        "a number of seconds from 2 to 3600",
+        "Seconds without a heartbeat after which another process takes a run over.",
+        ge=2,
+        le=3600,
+    )
     resume_interrupted: bool = _setting(
         True,
         "AUTERITY_RESUME_INTERRUPTED",

@@ -106,6 +106,7 @@ class Platform:
             workers=settings.workflow_engine_workers,
             resume_interrupted=settings.resume_interrupted and background,
             approval_check_interval=60.0 if background else 0,
+            lease=settings.run_lease,
         )
         self.scheduler = Scheduler(self.database, self.workflows, self.engine, autostart=background)
         self.integrations = IntegrationController(

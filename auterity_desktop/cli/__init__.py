@@ -19,6 +19,7 @@ from auterity_desktop.cli import (
     mine_cmd,
     serve_cmd,
     user_cmd,
+    worker_cmd,
     workflow_cmd,
 )
 from auterity_desktop.config import SettingsError
@@ -28,7 +29,16 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
-_COMMAND_MODULES = (config_cmd, db_cmd, user_cmd, audit_cmd, workflow_cmd, mine_cmd, serve_cmd)
+_COMMAND_MODULES = (
+    config_cmd,
+    db_cmd,
+    user_cmd,
+    audit_cmd,
+    workflow_cmd,
+    mine_cmd,
+    serve_cmd,
+    worker_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

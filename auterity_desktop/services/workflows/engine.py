@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from auterity_desktop.core.db import Database
 from auterity_desktop.core.errors import ErrorCode, ServiceError
@@ -37,7 +37,12 @@ from auterity_desktop.services.security.principal import Principal
 from auterity_desktop.services.workflows import flow_control
 from auterity_desktop.services.workflows.graph import RunGraph
 from auterity_desktop.services.workflows.models import NodeRunRow, RunRow
-from auterity_desktop.services.workflows.ownership import HEARTBEAT_INTERVAL, make_owner, orphaned
+from auterity_desktop.services.workflows.ownership import (
+    HEARTBEAT_INTERVAL,
+    LEASE,
+    make_owner,
+    orphaned,
+)
 from auterity_desktop.services.workflows.registry import NodeRegistry
 from auterity_desktop.services.workflows.run_loop import RunLoop
 from auterity_desktop.services.workflows.run_state import (
@@ -45,6 +50,7 @@ from auterity_desktop.services.workflows.run_state import (
     NODE_INSERT,
     RUN_FINAL,
     RUN_INSERT,
+    RUN_STATUS,
     UNFINISHED_RUN,
     NodeState,
     RunState,
@@ -81,6 +87,7 @@ class WorkflowEngine(RunLoop, BaseService):
         clock: Callable[[], float] = time.time,
         resume_interrupted: bool = False,
         approval_check_interval: float = 60.0,
+        lease: float = LEASE,
     ) -> None:
         super().__init__()
         self.database = database
@@ -103,6 +110,10 @@ class WorkflowEngine(RunLoop, BaseService):
         self.services: dict[str, Any] = {}  # other services nodes use, e.g. "integrations"
         self.owner = make_owner()
         self.interrupted: list[str] = []  # runs found cut off by a crash at start-up
+        self.lease = lease
+        # A worker process (``auterity worker``): runs it stops driving on shutdown go back
+        # to the queue for another worker instead of waiting, interrupted, for this one.
+        self.release_to_queue = False
 
     @property
     def dependencies(self) -> tuple[str, ...]:  # type: ignore[override]  # follows services
@@ -134,7 +145,9 @@ class WorkflowEngine(RunLoop, BaseService):
                     )
                 )
             ).all()
-            cut_off = [r.id for r in rows if orphaned(r.owner, r.heartbeat, now, self.owner)]
+            cut_off = [
+                r.id for r in rows if orphaned(r.owner, r.heartbeat, now, self.owner, self.lease)
+            ]
             if cut_off:
                 await conn.execute(
                     update(RunRow)
@@ -146,6 +159,8 @@ class WorkflowEngine(RunLoop, BaseService):
         if self.resume_interrupted:
             logger.warning("resuming runs a crash interrupted", extra={"runs": cut_off})
             for run_id in cut_off:
+                if not await self._claim(run_id, "interrupted"):
+                    continue  # another process found it at the same moment and took it
                 try:
                     await self._continue(run_id)
                 except ServiceError as exc:
@@ -170,16 +185,111 @@ class WorkflowEngine(RunLoop, BaseService):
 
     async def _heartbeat(self) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT_INTERVAL)
+            await asyncio.sleep(min(HEARTBEAT_INTERVAL, self.lease / 4))
             try:
-                async with self.database.begin() as conn:
-                    await conn.execute(
-                        update(RunRow)
-                        .where(RunRow.owner == self.owner, RunRow.status == "running")
-                        .values(heartbeat=time.time())
-                    )
+                await self.beat()
             except Exception:  # the database may be briefly away; the next beat retries
                 logger.exception("run heartbeat failed")
+
+    async def beat(self) -> None:
+        """Refresh the lease of every run this process drives; a run whose row no longer
+        names this process was taken over by another (this one stalled past its lease):
+        stop driving it here, writing nothing, so the two do not both go on."""
+        active = [r.id for r in self._runs.values() if r.active]
+        if not active:
+            return
+        async with self.database.begin() as conn:
+            kept = set(
+                (
+                    await conn.execute(
+                        update(RunRow)
+                        .where(RunRow.id.in_(active), RunRow.owner == self.owner)
+                        .values(heartbeat=time.time())
+                        .returning(RunRow.id)
+                    )
+                ).scalars()
+            )
+        for run_id in active:
+            run = self._runs.get(run_id)
+            if run_id not in kept and run is not None and run.active:
+                logger.warning("another process took this run over", extra={"run_id": run_id})
+                run.lost = True
+                for task in list(run.tasks):
+                    task.cancel()
+                run.task.cancel()  # type: ignore[union-attr]
+
+    # -- workers (team mode) ------------------------------------------------------------
+    @staticmethod
+    def hands_off(document: Any) -> bool:
+        """The workflow's runs go to workers (``settings.execution: workers``)."""
+        return (document.settings or {}).get("execution") == "workers"
+
+    async def claim_runs(self, limit: int) -> list[str]:
+        """Claim up to ``limit`` runs queued for workers, or driven by a process whose lease
+        ran out, and drive them here from their durable state.
+
+        ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim at once without waiting
+        on each other or taking the same run: each sees only rows nobody else is claiming
+        (on SQLite, where there is one writer, the clause is left out and the write lock
+        does the same). The claim and the new owner are one statement, so a run is never
+        half-claimed."""
+        if limit < 1:
+            return []
+        now = time.time()
+        candidates = (
+            select(RunRow.id)
+            .where(
+                or_(
+                    RunRow.status == "queued",
+                    and_(
+                        RunRow.status.in_(("pending", "running")),
+                        RunRow.owner != self.owner,
+                        RunRow.heartbeat < now - self.lease,
+                    ),
+                )
+            )
+            .order_by(RunRow.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        async with self.database.begin() as conn:
+            claimed = list(
+                (
+                    await conn.execute(
+                        update(RunRow)
+                        .where(RunRow.id.in_(candidates.scalar_subquery()))
+                        .values(status="running", owner=self.owner, heartbeat=now)
+                        .returning(RunRow.id)
+                    )
+                ).scalars()
+            )
+        started = []
+        for run_id in claimed:
+            try:
+                await self._continue(run_id)
+                started.append(run_id)
+            except ServiceError as exc:  # e.g. its workflow version is gone: say why
+                logger.error(
+                    "could not drive a claimed run", extra={"run_id": run_id, "error": exc.message}
+                )
+                await self.writer.write(
+                    (RUN_STATUS, {"k_run": run_id, "v_status": "failed"})
+                )  # fmt: skip
+        return started
+
+    def free_slots(self) -> int:
+        return max(0, self.workers - sum(1 for r in self._runs.values() if r.active))
+
+    async def work(self, poll: float = 0.5) -> None:
+        """The worker loop: keep this process's slots filled with claimed runs."""
+        while True:
+            try:
+                claimed = await self.claim_runs(self.free_slots())
+            except Exception:  # the database may be away for a moment: try again
+                logger.exception("claiming runs failed")
+                claimed = []
+            if not claimed:
+                await asyncio.sleep(poll)
 
     async def cleanup(self) -> None:
         for task in self._maintenance:
@@ -253,6 +363,7 @@ class WorkflowEngine(RunLoop, BaseService):
                 defaults.update(node.params.get("defaults") or {})
         run_params = {**defaults, **run_params}
         run_id = uuid.uuid4().hex
+        queued = parent is None and self.hands_off(saved.document)
         run_row = {
             "id": run_id,
             "workflow_id": workflow_id,
@@ -266,9 +377,11 @@ class WorkflowEngine(RunLoop, BaseService):
             "parent_node_id": parent[1] if parent else None,
             "depth": depth,
             "cancel_requested": False,
-            "owner": self.owner,
-            "heartbeat": time.time(),
+            "owner": None if queued else self.owner,
+            "heartbeat": None if queued else time.time(),
         }
+        if queued:
+            run_row["status"] = "queued"
         await self.writer.write(
             (RUN_INSERT, run_row),
             *(
@@ -290,7 +403,12 @@ class WorkflowEngine(RunLoop, BaseService):
             parent_node_id=parent[1] if parent else None,
             depth=depth,
         )
-        self._start(run)
+        if queued:
+            self.events.publish(
+                "run_queued", {"run_id": run_id, "workflow_id": workflow_id}, source="engine"
+            )
+        else:
+            self._start(run)
         return run
 
     def _graph(self, workflow_id: str, version: int, document: Any) -> RunGraph:
@@ -312,7 +430,7 @@ class WorkflowEngine(RunLoop, BaseService):
                 await conn.execute(
                     select(func.count()).where(
                         RunRow.workflow_id == workflow_id,
-                        RunRow.status.in_(("pending", "running", "waiting")),
+                        RunRow.status.in_(("queued", "pending", "running", "waiting")),
                     )
                 )
             ).scalar()
@@ -664,12 +782,12 @@ class WorkflowEngine(RunLoop, BaseService):
         elif await self._claim(run_id):
             await self._continue(run_id)
 
-    async def _claim(self, run_id: str) -> bool:
-        """Take a parked run; exactly one process wins."""
+    async def _claim(self, run_id: str, status: str = "waiting") -> bool:
+        """Take a parked (or interrupted) run; exactly one process wins."""
         async with self.database.begin() as conn:
             result = await conn.execute(
                 update(RunRow)
-                .where(RunRow.id == run_id, RunRow.status == "waiting")
+                .where(RunRow.id == run_id, RunRow.status == status)
                 .values(status="running", owner=self.owner, heartbeat=time.time())
             )
         return bool(result.rowcount)

@@ -31,7 +31,9 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def orphaned(owner: str | None, heartbeat: float | None, now: float, me: str) -> bool:
+def orphaned(
+    owner: str | None, heartbeat: float | None, now: float, me: str, lease: float = LEASE
+) -> bool:
     if owner is None or heartbeat is None:
         return True  # written before owners were recorded
     if owner == me:
@@ -40,4 +42,4 @@ def orphaned(owner: str | None, heartbeat: float | None, now: float, me: str) ->
     pid = rest.partition(":")[0]
     if host == socket.gethostname()[:60] and pid.isdigit() and not pid_alive(int(pid)):
         return True
-    return now - heartbeat > LEASE
+    return now - heartbeat > lease

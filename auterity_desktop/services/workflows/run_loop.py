@@ -34,6 +34,7 @@ from auterity_desktop.services.workflows.run_state import (
     NODE_STARTED,
     RUN_FINISHED,
     RUN_PROGRESS,
+    RUN_RELEASED,
     RUN_STARTED,
     RUN_STATUS,
     TERMINAL,
@@ -91,6 +92,7 @@ class RunLoop:
     writer: StateWriter
     clock: Callable[[], float]
     owner: str
+    release_to_queue: bool
     _slots: asyncio.Semaphore | None
     _http: Any
     services: dict[str, Any]
@@ -136,8 +138,15 @@ class RunLoop:
                         break
                     return
         except asyncio.CancelledError:
+            if run.lost:  # another process drives it now: write nothing more
+                raise
             if not run.cancelled:  # shutting down: leave the run resumable
-                await self.writer.write((RUN_STATUS, {"k_run": run.id, "v_status": "interrupted"}))
+                if self.release_to_queue:  # a worker: another worker takes it at once
+                    await self.writer.write((RUN_RELEASED, {"k_run": run.id}))
+                else:
+                    await self.writer.write(
+                        (RUN_STATUS, {"k_run": run.id, "v_status": "interrupted"})
+                    )
                 raise
         await self._finish(run, failure)
 

@@ -20,7 +20,8 @@ from auterity_desktop.services.workflows.models import NodeRunRow, RunRow
 
 TERMINAL = frozenset({"succeeded", "failed", "skipped", "cancelled"})
 RUN_FINAL = frozenset({"succeeded", "failed", "cancelled"})
-UNFINISHED_RUN = ("pending", "running", "waiting", "interrupted")
+# "queued": handed to workers (team mode), waiting for one of them to claim it
+UNFINISHED_RUN = ("queued", "pending", "running", "waiting", "interrupted")
 MAX_STORED_BYTES = 256 * 1024
 ITEM_SEPARATOR = "#"  # node_runs rows "<for-each id>#<index>" hold finished loop items
 
@@ -63,6 +64,7 @@ class RunState:
     start: set[str] = field(default_factory=set)  # the trigger nodes this run started from
     task: asyncio.Task[None] | None = None
     cancelled: bool = False
+    lost: bool = False  # another process took the run over: stop without writing anything
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)  # every node task, nested too
     waiting: set[str] = field(default_factory=set)  # nodes parked until someone decides
     wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -146,6 +148,7 @@ RUN_STARTED = (
         heartbeat=_p("v_beat"),
     )
 )
+RUN_RELEASED = update(RunRow).where(_RUN).values(status="queued", owner=None)
 RUN_PROGRESS = update(RunRow).where(_RUN).values(progress=_p("v_progress"))
 RUN_STATUS = update(RunRow).where(_RUN).values(status=_p("v_status"))
 RUN_FINISHED = (

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 RUN_STATUSES = (
+    "queued",
     "pending",
     "running",
     "waiting",
@@ -20,7 +21,7 @@ RUN_STATUSES = (
     "interrupted",
 )
 NODE_STATUSES = ("pending", "running", "waiting", "succeeded", "failed", "skipped", "cancelled")
-UNFINISHED = frozenset({"pending", "running", "waiting"})
+UNFINISHED = frozenset({"queued", "pending", "running", "waiting"})
 
 # status → theme colour key (see resources/themes/*.json)
 _COLOUR_KEYS = {
@@ -32,6 +33,7 @@ _COLOUR_KEYS = {
     "cancelled": "muted_text",
     "skipped": "muted_text",
     "pending": "muted_text",
+    "queued": "muted_text",
 }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 from typing import Any
 
@@ -31,11 +32,12 @@ def register(commands: Any) -> None:
 async def _work(concurrency: int | None, poll: float) -> None:
     from auterity_desktop.platform import Platform
 
-    async with Platform.from_environment() as platform:
+    env = dict(os.environ)
+    if concurrency:  # the engine sizes its slots from this setting when it starts
+        env["WORKFLOW_ENGINE_WORKERS"] = str(concurrency)
+    async with Platform.from_environment(env) as platform:
         engine = platform.engine
         engine.release_to_queue = True
-        if concurrency:
-            engine.workers = max(1, concurrency)
         print(
             f"Worker {engine.owner} on {platform.database.description}: up to "
             f"{engine.workers} runs at once (Ctrl+C stops)",

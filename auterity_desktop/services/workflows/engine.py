@@ -233,6 +233,22 @@ class WorkflowEngine(RunLoop, BaseService):
         (on SQLite, where there is one writer, the clause is left out and the write lock
         does the same). The claim and the new owner are one statement, so a run is never
         half-claimed."""
+        started = []
+        for run_id in await self.claim_ids(limit):
+            try:
+                await self._continue(run_id)
+                started.append(run_id)
+            except ServiceError as exc:  # e.g. its workflow version is gone: say why
+                logger.error(
+                    "could not drive a claimed run", extra={"run_id": run_id, "error": exc.message}
+                )
+                await self.writer.write(
+                    (RUN_STATUS, {"k_run": run_id, "v_status": "failed"})
+                )  # fmt: skip
+        return started
+
+    async def claim_ids(self, limit: int) -> list[str]:
+        """The claim itself: runs now owned by this process (not yet driven)."""
         if limit < 1:
             return []
         now = time.time()
@@ -263,19 +279,7 @@ class WorkflowEngine(RunLoop, BaseService):
                     )
                 ).scalars()
             )
-        started = []
-        for run_id in claimed:
-            try:
-                await self._continue(run_id)
-                started.append(run_id)
-            except ServiceError as exc:  # e.g. its workflow version is gone: say why
-                logger.error(
-                    "could not drive a claimed run", extra={"run_id": run_id, "error": exc.message}
-                )
-                await self.writer.write(
-                    (RUN_STATUS, {"k_run": run_id, "v_status": "failed"})
-                )  # fmt: skip
-        return started
+        return claimed
 
     def free_slots(self) -> int:
         return max(0, self.workers - sum(1 for r in self._runs.values() if r.active))

@@ -159,6 +159,20 @@ class EditableWorkflow:
         self._emit("annotation_changed", annotation_id)
         return old
 
+    @property
+    def execution(self) -> str:
+        """Where runs go: "local" (this console) or "workers" (team workers)."""
+        return str((self._header.get("settings") or {}).get("execution") or "local")
+
+    def set_execution(self, execution: str) -> None:
+        settings = dict(self._header.get("settings") or {})
+        if execution == "local":
+            settings.pop("execution", None)
+        else:
+            settings["execution"] = execution
+        self._header["settings"] = settings
+        self._emit("document_changed", "")
+
     def set_header(self, name: str | None = None, description: str | None = None) -> None:
         if name is not None:
             self.name = name

@@ -163,6 +163,21 @@ class MoveItems(QUndoCommand):
         return True
 
 
+class SetExecution(QUndoCommand):
+    """Run here or hand runs to team workers: undoable like any other edit."""
+
+    def __init__(self, model: EditableWorkflow, execution: str) -> None:
+        super().__init__("Run on team workers" if execution == "workers" else "Run here")
+        self.model = model
+        self.new, self.old = execution, model.execution
+
+    def redo(self) -> None:
+        self.model.set_execution(self.new)
+
+    def undo(self) -> None:
+        self.model.set_execution(self.old)
+
+
 class SetHeader(QUndoCommand):
     def __init__(self, model: EditableWorkflow, name: str, description: str) -> None:
         super().__init__("Rename workflow")

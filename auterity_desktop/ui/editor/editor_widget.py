@@ -38,7 +38,7 @@ from auterity_desktop.services.workflows.document import WorkflowDocument, parse
 from auterity_desktop.services.workflows.editable import EditableWorkflow
 from auterity_desktop.services.workflows.registry import NodeRegistry
 from auterity_desktop.services.workflows.validation import Problem, validate
-from auterity_desktop.ui.editor.commands import AddItems, RemoveItems, UpdateNode
+from auterity_desktop.ui.editor.commands import AddItems, RemoveItems, SetExecution, UpdateNode
 from auterity_desktop.ui.editor.inspector import InspectorWidget
 from auterity_desktop.ui.editor.palette import PaletteWidget
 from auterity_desktop.ui.editor.quick_add import QuickAddPopup
@@ -220,6 +220,16 @@ class WorkflowEditorWidget(QWidget):
             "run", "&Run", self.sig_run_requested.emit, "Ctrl+Return", "Run the workflow", True
         )
         self._action("cancel_run", "Cancel run", self._cancel_run, None, "Stop the run", True)
+        workers = self._action(
+            "team_workers",
+            "Team &workers",
+            self._toggle_workers,
+            None,
+            "Hand this workflow's runs to team workers (auterity worker) instead of running "
+            "them in this console",
+            True,
+        )
+        workers.setCheckable(True)
         self.toolbar.addSeparator()
         self._action("cut", "Cu&t", self.cut, K.Cut)
         self._action("copy", "&Copy", self.copy, K.Copy)
@@ -346,6 +356,8 @@ class WorkflowEditorWidget(QWidget):
     ) -> None:
         """Show a document (opened, new or imported); the undo history starts afresh."""
         self.model = EditableWorkflow(document)
+        self.model.subscribe(self._model_event)
+        self._model_event("document_changed", "")
         self.scene.reset(self.model)
         self.workflow_id = workflow_id
         self.version = version
@@ -360,6 +372,15 @@ class WorkflowEditorWidget(QWidget):
 
     def document(self) -> WorkflowDocument:
         return self.model.to_document()
+
+    def _toggle_workers(self) -> None:
+        wanted = "workers" if self.actions_by_name["team_workers"].isChecked() else "local"
+        if wanted != self.model.execution:
+            self.stack.push(SetExecution(self.model, wanted))
+
+    def _model_event(self, event: str, _item: str) -> None:
+        if event == "document_changed" and "team_workers" in self.actions_by_name:
+            self.actions_by_name["team_workers"].setChecked(self.model.execution == "workers")
 
     @property
     def modified(self) -> bool:

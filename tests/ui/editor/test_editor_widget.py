@@ -276,3 +276,24 @@ def test_output_table_shows_records_as_rows(qtbot: Any) -> None:
     assert [table.cell_text(1, c) for c in range(3)] == ["V2", "", "0.1"]
     table.set_value({"true": {"score": 91}})
     assert table.model_.rowCount() == 1 and table.cell_text(0, 0) == "91"
+
+
+def test_team_workers_switch_is_an_undoable_setting_of_the_document(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    editor = make(qtbot, tmp_path)
+    action = editor.actions_by_name["team_workers"]
+    assert action.isCheckable() and not action.isChecked()
+    action.trigger()
+    assert editor.document().settings == {"execution": "workers"}
+    assert editor.modified
+    key(editor, "Ctrl+Z")
+    assert editor.document().settings == {}
+    assert not action.isChecked()
+    key(editor, "Ctrl+Shift+Z")
+    assert action.isChecked()
+    handed_off = parse_document({**DOC, "settings": {"execution": "workers"}})
+    editor.set_document(handed_off, "wf-b", 1)
+    assert action.isChecked()
+    editor.set_document(parse_document(DOC), "wf-c", 1)
+    assert not action.isChecked()

@@ -8,6 +8,31 @@ that is due right now), ``run_once`` (one run for any number of missed fires) or
 (``settings.overlap``: ``skip`` while a run is in progress, ``queue`` to fire once it ends,
 ``allow``); a run parked on an approval is in progress. A trigger seen for the first time
 starts counting from now.
+
+Any number of consoles and workers may share one database; only the process holding the
+``scheduler`` leadership (see ``core.leadership``) fires. The others still tick — a refresh
+of the leadership and nothing more — so one of them takes over within a tick of the leader's
+death, and fires what came due meanwhile under the missed-run policy.
+
+Leadership alone cannot make a fire happen exactly once (a cut-off leader may not know yet
+that it lost the lock), so each fire is also settled in the database:
+
+* PostgreSQL: one transaction locks the trigger's ``schedule_state`` row ``FOR UPDATE``,
+  re-reads ``last_fire`` (another process may just have fired the moment), looks for a run
+  already started for the moment (its ``trigger`` and ``scheduled_at`` parameters), starts
+  the run if there is none, and writes ``last_fire`` in the same transaction. The engine
+  commits the run row on its own connection, so there are two commits; whoever takes the
+  row lock next sees one of three states: neither committed (the fire is still due and
+  happens), the run committed but not ``last_fire`` (the run is found: recorded, not
+  started again), or both. A leader dying at any point therefore neither loses nor repeats
+  a fire. The one remaining duplicate needs a run started for a moment by hand with the
+  same ``trigger``/``scheduled_at`` parameters, or a clock stepped back by more than
+  ``CLOCK_SLACK`` between a fire and its run's creation, in which case the lookup misses it.
+* SQLite: the moment is claimed first by moving ``last_fire`` forward only if it is still
+  behind (compare-and-set in one short write transaction), then the run is started. Two
+  processes on one file never both fire a moment; a process killed between the claim and
+  the run's start loses that one fire. A row lock held across the engine's own write is
+  not an option there: SQLite has one writer, and the engine's write would wait for it.
 """
 
 from __future__ import annotations
@@ -20,18 +45,24 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from auterity_desktop.core.db import Database
+from auterity_desktop.core.leadership import Leadership
 from auterity_desktop.core.service import BaseService
 from auterity_desktop.services.security.principal import SYSTEM
 from auterity_desktop.services.workflows.engine import WorkflowEngine
-from auterity_desktop.services.workflows.models import ScheduleStateRow, WorkflowRow
+from auterity_desktop.services.workflows.models import RunRow, ScheduleStateRow, WorkflowRow
 from auterity_desktop.services.workflows.store import WorkflowStore
 
 logger = logging.getLogger(__name__)
 
 MAX_CATCH_UP = 100
+# How far a run's creation time may lie before its fire moment and still be recognised as
+# that fire's run (the wall clock stepped back between the fire and the run's insert).
+CLOCK_SLACK = 300.0
 
 
 def due_fires(
@@ -64,8 +95,10 @@ class Scheduler(BaseService):
         interval: float = 20.0,
         clock: Callable[[], float] = time.time,
         autostart: bool = True,
+        leadership: Leadership | None = None,
     ) -> None:
         super().__init__()
+        self.leadership = leadership or Leadership(database, "scheduler")
         self.database = database
         self.store = store
         self.engine = engine
@@ -84,6 +117,7 @@ class Scheduler(BaseService):
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        await self.leadership.close()
 
     async def _loop(self) -> None:
         while True:
@@ -96,7 +130,9 @@ class Scheduler(BaseService):
                 logger.exception("scheduler tick failed; trying again next time")
 
     async def tick(self, now: float | None = None) -> list[str]:
-        """Fire what is due; returns the ids of the runs started."""
+        """Fire what is due if this process leads; returns the ids of the runs started."""
+        if not await self.leadership.refresh():
+            return []
         now = self.clock() if now is None else now
         async with self.database.session() as db:
             workflows = list(
@@ -137,7 +173,7 @@ class Scheduler(BaseService):
         now: float,
     ) -> list[str]:
         if last is None:
-            await self._remember(workflow_id, node_id, now)
+            await self._first_sight(workflow_id, node_id, now)
             return []
         try:
             fires = due_fires(
@@ -165,26 +201,110 @@ class Scheduler(BaseService):
             return []  # leave last_fire alone: fire once the current run has ended
         if busy and overlap == "skip":
             to_fire = []
+        if not to_fire:
+            await self._advance(workflow_id, node_id, fires[-1])
+            return []
         started = []
         for moment in to_fire:
-            run_id = await self.engine.execute_workflow(
-                SYSTEM,
-                workflow_id,
-                {
-                    "scheduled_at": datetime.fromtimestamp(moment, UTC).isoformat(),
-                    "trigger": node_id,
-                },
-                trigger=node_id,
-            )
-            self.fired.append((workflow_id, node_id, moment, run_id))
-            started.append(run_id)
-        await self._remember(workflow_id, node_id, fires[-1])
+            # The last fire also records the fires the policy passes over.
+            record = fires[-1] if moment == to_fire[-1] else moment
+            if self.database.dialect == "postgresql":
+                run_id = await self._fire_locked(workflow_id, node_id, moment, record)
+            else:
+                run_id = await self._fire_claimed(workflow_id, node_id, moment, record)
+            if run_id is not None:
+                self.fired.append((workflow_id, node_id, moment, run_id))
+                started.append(run_id)
         return started
 
-    async def _remember(self, workflow_id: str, node_id: str, moment: float) -> None:
+    async def _fire_locked(
+        self, workflow_id: str, node_id: str, moment: float, record: float
+    ) -> str | None:
+        """PostgreSQL: check, start and record under the trigger row's lock (module doc)."""
         async with self.database.session() as db:
-            row = await db.get(ScheduleStateRow, (workflow_id, node_id))
-            if row is None:
-                db.add(ScheduleStateRow(workflow_id=workflow_id, node_id=node_id, last_fire=moment))
-            else:
-                row.last_fire = moment
+            row = await db.get(
+                ScheduleStateRow,
+                (workflow_id, node_id),
+                with_for_update=True,
+                populate_existing=True,
+            )
+            if row is None:  # the workflow was deleted meanwhile
+                return None
+            if row.last_fire >= moment:  # fired by another process since this tick looked
+                row.last_fire = max(row.last_fire, record)
+                return None
+            existing = await db.scalar(
+                select(RunRow.id)
+                .where(
+                    RunRow.workflow_id == workflow_id,
+                    RunRow.created_at >= moment - CLOCK_SLACK,
+                    RunRow.params["trigger"].as_string() == node_id,
+                    RunRow.params["scheduled_at"].as_string() == _scheduled_at(moment),
+                )
+                .limit(1)
+            )
+            run_id = None
+            if existing is None:
+                run_id = await self._start(workflow_id, node_id, moment)
+            else:  # a leader died after starting it, before recording it
+                logger.info(
+                    "scheduled run already started; recording it",
+                    extra={"workflow_id": workflow_id, "node": node_id, "run_id": existing},
+                )
+            row.last_fire = record
+        return run_id
+
+    async def _fire_claimed(
+        self, workflow_id: str, node_id: str, moment: float, record: float
+    ) -> str | None:
+        """SQLite: claim the moment, then start the run (module doc)."""
+        async with self.database.begin() as conn:
+            claimed = await conn.execute(
+                update(ScheduleStateRow)
+                .where(
+                    ScheduleStateRow.workflow_id == workflow_id,
+                    ScheduleStateRow.node_id == node_id,
+                    ScheduleStateRow.last_fire < moment,
+                )
+                .values(last_fire=record)
+            )
+        if claimed.rowcount != 1:  # fired by another process since this tick looked
+            await self._advance(workflow_id, node_id, record)
+            return None
+        return await self._start(workflow_id, node_id, moment)
+
+    async def _start(self, workflow_id: str, node_id: str, moment: float) -> str:
+        return await self.engine.execute_workflow(
+            SYSTEM,
+            workflow_id,
+            {"scheduled_at": _scheduled_at(moment), "trigger": node_id},
+            trigger=node_id,
+        )
+
+    async def _advance(self, workflow_id: str, node_id: str, moment: float) -> None:
+        """Record fires passed over; never moves ``last_fire`` back (another process may
+        have recorded a later one)."""
+        async with self.database.begin() as conn:
+            await conn.execute(
+                update(ScheduleStateRow)
+                .where(
+                    ScheduleStateRow.workflow_id == workflow_id,
+                    ScheduleStateRow.node_id == node_id,
+                    ScheduleStateRow.last_fire < moment,
+                )
+                .values(last_fire=moment)
+            )
+
+    async def _first_sight(self, workflow_id: str, node_id: str, now: float) -> None:
+        """Start counting from now, unless another process has just started counting."""
+        insert = pg_insert if self.database.dialect == "postgresql" else sqlite_insert
+        async with self.database.begin() as conn:
+            await conn.execute(
+                insert(ScheduleStateRow)
+                .values(workflow_id=workflow_id, node_id=node_id, last_fire=now)
+                .on_conflict_do_nothing()
+            )
+
+
+def _scheduled_at(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).isoformat()

@@ -1,7 +1,8 @@
 """The append-only, hash-chained audit trail: record, page, verify, prune, export.
 
-Appends are serialised (an in-process lock, and the primary key on ``seq`` against other
-processes: a conflicting writer retries), so the chain never forks and has no gaps. Verify
+Appends are serialised (an in-process lock, and across processes a database-wide lock taken
+at the start of the append transaction: see ``_lock_chain``; the primary key on ``seq`` stays
+as a backstop, a conflicting writer retries), so the chain never forks and has no gaps. Verify
 walks the chain from the latest retention anchor, recomputing each hash, and names the first
 entry that was altered, removed or reordered. On SQLite a long chain is split into segments
 checked in parallel worker processes with the standard library driver.
@@ -52,6 +53,9 @@ HEAD_KEY = "audit_head"
 OUTCOMES = ("success", "failure", "denied", "alert")
 SORTABLE = ("seq", "ts_us", "actor", "action", "resource", "outcome")
 PARALLEL_MIN_ENTRIES = 100_000  # below this, worker processes cost more than they save
+# The PostgreSQL advisory lock key that serialises appends and pruning across processes
+# (the bytes of "AuditChn"); any constant works as long as every writer uses the same one.
+CHAIN_LOCK_KEY = 0x417564697443686E
 Progress = Callable[[int, int], None]
 
 
@@ -245,15 +249,39 @@ class AuditTrail(BaseService):
             for attempt in range(5):
                 try:
                     return await self._append(items)
-                except IntegrityError:  # another process appended first: re-read the head
+                except IntegrityError:  # backstop: another writer appended first; re-read
                     if attempt == 4:
                         raise
                     await asyncio.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
+    async def _lock_chain(self, conn: AsyncConnection) -> None:
+        """Take the chain's cross-process write lock; the first statement of every append
+        and prune transaction, held until that transaction ends.
+
+        The append reads the head and then inserts ``head + 1``: two processes that read the
+        same head would race for the same ``seq``. The primary key stops a fork, but the loser
+        must retry, and with several busy processes a few retries can all lose, failing
+        ``record()`` after the audited action was already committed. So writers queue here
+        instead, and the head is read only once the lock is held:
+
+        * PostgreSQL: a transaction-scoped advisory lock (released at commit or rollback,
+          so a crashed writer never leaves it behind). Read committed gives every later
+          statement a fresh snapshot, so the head read after the wait sees the previous
+          holder's entries.
+        * SQLite: ``BEGIN IMMEDIATE`` takes the database write lock now (waiting up to the
+          busy timeout). Without it the driver would read the head outside a transaction
+          and only begin (deferred) at the INSERT, so two processes could read one head.
+        """
+        if self.database.dialect == "sqlite":
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            await conn.execute(select(func.pg_advisory_xact_lock(CHAIN_LOCK_KEY)))
+
     async def _append(self, items: Sequence[AuditItem]) -> list[AuditEntry]:
         entries: list[AuditEntry] = []
         async with self.database.begin() as conn:
+            await self._lock_chain(conn)
             head = (
                 await conn.execute(
                     select(AuditEntryRow.seq, AuditEntryRow.hash)
@@ -532,7 +560,10 @@ class AuditTrail(BaseService):
         cutoff = int(
             ((now if now is not None else self._clock()) - self.retention_days * 86_400) * 1_000_000
         )
-        async with self._lock, self.database.engine.begin() as conn:
+        async with self._lock, self.database.begin() as conn:
+            # Serialised with appends in every process, so the anchor is read and written
+            # against the chain as it is, and two pruners never anchor the same prefix.
+            await self._lock_chain(conn)
             # Entries are pruned as a prefix of the chain, never from its middle, and the
             # newest entry always stays so the chain keeps its head.
             t = AuditEntryRow

@@ -259,8 +259,10 @@ class WorkflowEngine(RunLoop, BaseService):
                     RunRow.status == "queued",
                     and_(
                         RunRow.status.in_(("pending", "running")),
-                        RunRow.owner != self.owner,
                         RunRow.heartbeat < now - self.lease,
+                        # this process's own runs too (a drive that died on an error),
+                        # but not those it is still driving
+                        RunRow.id.not_in([r.id for r in self._runs.values() if r.active]),
                     ),
                 )
             )

@@ -10,18 +10,39 @@ the next single transaction, where the changes of one statement are sent togethe
 Grouping reorders changes across statements, which is safe because one batch never holds
 two changes to the same row: every writer awaits its own change before making the next, and
 the statements of one ``write`` call run in the order given.
+
+A batch that fails because the database went away (a PostgreSQL restart, a dropped
+connection, a locked SQLite file) is tried again with backoff for up to ``RETRY_FOR``
+seconds rather than failing the runs it belongs to: their state is only ever written
+from here, so losing a batch would leave runs that nobody drives. Changes are updates of
+a row to a given state, which can be applied twice; only an insert whose commit went
+through unseen could fail on retry, and it then fails as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.sql import Executable
 
 from auterity_desktop.core.db import Database
 
 Change = tuple[Executable, dict[str, Any]]
+RETRY_FOR = 60.0
+logger = logging.getLogger(__name__)
+
+
+def transient(exc: BaseException) -> bool:
+    """The database was unreachable or busy, not the change wrong."""
+    if isinstance(exc, OSError | ConnectionError | InterfaceError | OperationalError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or isinstance(exc.orig, OSError | ConnectionError)
+    return False
 
 
 class StateWriter:
@@ -46,9 +67,7 @@ class StateWriter:
                 for statement, params in changes:
                     groups.setdefault(statement, []).append(params)
             try:
-                async with self.database.begin() as conn:
-                    for statement, rows in groups.items():
-                        await conn.execute(statement, rows if len(rows) > 1 else rows[0])
+                await self._commit(groups)
             except BaseException as exc:  # every waiter of this batch learns of the failure
                 for _, future in batch:
                     if not future.done():
@@ -62,6 +81,25 @@ class StateWriter:
             for _, future in batch:
                 if not future.done():
                     future.set_result(None)
+
+    async def _commit(self, groups: dict[Executable, list[dict[str, Any]]]) -> None:
+        deadline = time.monotonic() + RETRY_FOR
+        delay = 0.1
+        while True:
+            try:
+                async with self.database.begin() as conn:
+                    for statement, rows in groups.items():
+                        await conn.execute(statement, rows if len(rows) > 1 else rows[0])
+                return
+            except Exception as exc:
+                if not transient(exc) or time.monotonic() + delay > deadline:
+                    raise
+                logger.warning(
+                    "run state could not be written; trying again",
+                    extra={"error": str(exc)[:200], "retry_in": delay},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def close(self) -> None:
         if self._flusher is not None:

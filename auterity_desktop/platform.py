@@ -30,6 +30,7 @@ from auterity_desktop.core.recovery import ErrorRecoveryService
 from auterity_desktop.core.registry import ServiceRegistry
 from auterity_desktop.core.secret_store import SecretStore
 from auterity_desktop.core.service import Health, HealthState
+from auterity_desktop.core.team_relay import TeamRelay
 from auterity_desktop.services.ai.cognitive.engine import CognitiveEngine
 from auterity_desktop.services.ai.orchestration import AIModelOrchestrationService
 from auterity_desktop.services.analytics.advanced_analytics import AdvancedAnalyticsService
@@ -74,6 +75,8 @@ class Platform:
         self.metrics = MetricsCollector()
         self.registry = ServiceRegistry()
         self.database = Database(settings.effective_database_url)
+        # Consoles and workers hear each other's runs and alerts; one-shot commands need not.
+        self.team_relay = TeamRelay(self.database, self.events, enabled=background)
         self.cache = CacheService(max_size=10_000, default_ttl=300)
         self.recovery = ErrorRecoveryService()
         self.secrets = SecretStore()
@@ -128,6 +131,7 @@ class Platform:
             self.metrics,
             max_length=settings.message_queue_size,
             sweep_interval=5.0 if background else 0,
+            team_connected=lambda: self.team_relay.connected,
         )
         self.engine.services["messages"] = self.messages
         self.message_triggers = MessageTriggers(
@@ -213,6 +217,7 @@ class Platform:
     def _register_services(self) -> None:
         for service in (
             self.database,
+            self.team_relay,  # early: it shares what the services below announce at start
             self.cache,
             self.recovery,
             self.audit,

@@ -16,6 +16,7 @@ class FakeClock:
 # The services a started Platform runs, in start order (shared by platform and GUI tests).
 EXPECTED_SERVICES = [
     "database",
+    "team_relay",
     "cache",
     "error_recovery",
     "audit",

@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         theme.sig_mode_changed.connect(self._remember_theme)
         self._theme_changed(theme.current)
         bridge.sig_starting.connect(self.status.show_starting)
+        bridge.sig_event.connect(self.status.on_event)  # the team database indicator
         bridge.sig_started.connect(self._platform_started)
         bridge.sig_start_failed.connect(self._platform_failed)
         bridge.sig_health_changed.connect(self._health_changed)

@@ -84,6 +84,10 @@ class PlatformBridge(QObject):
 
     def _forward_event(self, event: Event) -> None:
         self.sig_event.emit(event)
+        if event.name == "team_connection_changed":
+            # Health (the status bar's team indicator among it) is polled every few seconds;
+            # a lost or regained team connection is worth showing at once.
+            self.refresh_health()
 
     def refresh_health(self) -> None:
         if self.platform is not None and self.platform.running:

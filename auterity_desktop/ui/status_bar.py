@@ -1,4 +1,5 @@
-"""The status bar: which database is in use and whether every service is healthy."""
+"""The status bar: which database is in use, whether every service is healthy and, in team
+mode, whether this console still hears the other processes on the team database."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Mapping
 
 from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton, QWidget
 
+from auterity_desktop.core.events import Event
 from auterity_desktop.core.service import Health, HealthState
 from auterity_desktop.ui.style import restyle
 
@@ -34,7 +36,14 @@ class PlatformStatusBar(QStatusBar):
         self.sign_out_button.hide()
         self.addPermanentWidget(self.user_label)
         self.addPermanentWidget(self.sign_out_button)
+        # Team mode only: while it says "reconnecting", other processes' runs and alerts do
+        # not show up live here (the views reload once it is connected again).
+        self.team_label = QLabel()
+        self.team_label.setObjectName("HealthOk")
+        self.team_label.setAccessibleName("Team database connection")
+        self.team_label.hide()
         self.addPermanentWidget(self.database_label)
+        self.addPermanentWidget(self.team_label)
         self.addPermanentWidget(self.health_label)
 
     def show_user(self, username: str | None, role: str | None) -> None:
@@ -60,7 +69,33 @@ class PlatformStatusBar(QStatusBar):
         self._set_health("Services failed to start", "HealthError", message)
         self.showMessage(message)
 
+    def show_team(self, connected: bool | None) -> None:
+        """``None`` outside team mode (SQLite, or a relay that is off) hides the indicator."""
+        if connected is None:
+            self.team_label.hide()
+            return
+        if connected:
+            self.team_label.setText("Team database: connected")
+            self.team_label.setToolTip("Runs and alerts from other consoles appear live")
+        else:
+            self.team_label.setText("Team database: reconnecting…")
+            self.team_label.setToolTip(
+                "Other consoles' runs and alerts are not shown live until the connection "
+                "is back; the views then reload"
+            )
+        restyle(self.team_label, "HealthOk" if connected else "HealthWarning")
+        self.team_label.show()
+
+    def on_event(self, event: Event) -> None:
+        if event.name == "team_connection_changed":
+            self.show_team(bool(event.payload.get("connected")))
+
     def show_health(self, health: Mapping[str, Health]) -> None:
+        relay = health.get("team_relay")
+        if relay is not None and relay.data.get("team"):
+            self.show_team(bool(relay.data.get("connected")))
+        elif relay is not None:
+            self.show_team(None)
         bad = {name: h for name, h in health.items() if not h.ok}
         tooltip = "\n".join(
             f"{name}: {h.state.value}" + (f" — {h.detail}" if h.detail else "")

@@ -4,7 +4,8 @@ A consumer claims as many messages as it has free handler slots (one claim state
 all of them), runs the handler for each, and acknowledges on success or nacks with the
 error text on failure, so a poison message reaches the dead-letter queue after the queue's
 delivery limit. When the queue is empty it sleeps until a publish in this process wakes it
-or the poll interval passes (another process may have published).
+or the poll interval passes (another process may have published). On PostgreSQL a publish
+in another process wakes it too, through LISTEN/NOTIFY, and polling is only a fallback.
 
 A handler that runs long keeps its messages: the consumer extends their visibility before
 it runs out, so a slow handler is not mistaken for a dead one and its message is not
@@ -35,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[Message], Awaitable[Any] | Any]
 ERROR_BACKOFF = 1.0  # seconds to wait after the database refused a claim
+# In team mode another process's publish arrives as a notification (PostgreSQL NOTIFY via
+# the team relay), so an idle consumer only looks this often as a safety net.
+TEAM_POLL = 30.0
 
 
 class RejectMessage(Exception):
@@ -145,7 +149,8 @@ class Subscription:
                 await self._sleep(signal, ERROR_BACKOFF)
                 continue
             if not messages:
-                await self._sleep(signal, self.poll)
+                remote = getattr(self.service, "remote_wakeups", False)
+                await self._sleep(signal, max(self.poll, TEAM_POLL) if remote else self.poll)
                 continue
             now = asyncio.get_running_loop().time()
             for message in messages:

@@ -27,7 +27,7 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -110,6 +110,7 @@ class MessageQueue(BaseService):
         sweep_interval: float = 5.0,
         route_ttl: float = 1.0,
         clock: Callable[[], float] = time.time,
+        team_connected: Callable[[], bool] | None = None,
     ) -> None:
         """``max_length`` etc. are the defaults of queues declared without them (the
         platform passes ``MESSAGE_QUEUE_SIZE``). ``sweep_interval`` is how often expired
@@ -146,6 +147,11 @@ class MessageQueue(BaseService):
         self._published: dict[str, RateWindow] = {}
         self._acked: dict[str, RateWindow] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._team = False  # on PostgreSQL: tell other processes of new messages
+        self._listeners: list[Any] = []
+        # Whether the team relay is connected, i.e. other processes' publishes arrive as
+        # notifications (then idle consumers need not poll often).
+        self._team_connected = team_connected or (lambda: False)
 
     # -- lifecycle ----------------------------------------------------------------------
     async def initialize(self) -> None:
@@ -158,12 +164,18 @@ class MessageQueue(BaseService):
             ):
                 self.metrics.describe(metric, MetricKind.COUNTER, text)
         self.runner.open()
+        self._team = self.database.url.get_backend_name() == "postgresql"
+        if self._team and self.events is not None:
+            self._listeners = [self.events.subscribe("messages_ready", self._ready_elsewhere)]
         # Heal the depth counters (a copied or hand-edited database; cheap at start).
         await self.runner.write(lambda conn: conn.execute(store.RECOUNT))
         if self.sweep_interval > 0:
             self._sweeper = asyncio.create_task(self._sweep())
 
     async def cleanup(self) -> None:
+        for listener in self._listeners:
+            listener.cancel()
+        self._listeners = []
         subscriptions = list(self._subscriptions)
         if subscriptions:
             await asyncio.gather(*(s.stop() for s in subscriptions), return_exceptions=True)
@@ -467,13 +479,38 @@ class MessageQueue(BaseService):
             )
         for queue in report.ready:
             self._wake(queue)
-        if report.due:
+        if self._team and (report.ready or report.due):  # other processes: via the relay
+            self._publish_event(
+                "messages_ready", {"queues": sorted(report.ready), "due": dict(report.due)}
+            )
+        self._set_timers(report.due)
+
+    def _set_timers(self, due: Mapping[str, float]) -> None:
+        if due:
             loop = asyncio.get_running_loop()
             self._timers = {t for t in self._timers if t.when() > loop.time()}  # fired
-            for queue, at in report.due.items():
+            for queue, at in due.items():
                 if queue in self._signals:  # someone here consumes it: wake them on time
                     delay = max(at - self.clock(), 0.0)
                     self._timers.add(loop.call_later(delay, self._wake, queue))
+
+    # -- wake-ups from other processes (team mode) ---------------------------------------
+    def _ready_elsewhere(self, event: Any) -> None:
+        """Another process committed messages (forwarded by the team relay from
+        PostgreSQL's NOTIFY): wake this process's consumers of those queues now."""
+        if event.source != "team":
+            return
+        for queue in event.payload.get("queues") or ():
+            self._wake(str(queue))
+        due = event.payload.get("due") or {}
+        if isinstance(due, dict):
+            self._set_timers({str(q): float(at) for q, at in due.items()})
+
+    @property
+    def remote_wakeups(self) -> bool:
+        """While notifications arrive, consumers look at an idle queue only now and then
+        (``TEAM_POLL``); when the relay is cut off they poll as often as they were told."""
+        return self._team and self._team_connected()
 
     @staticmethod
     def _window(windows: dict[str, RateWindow], queue: str) -> RateWindow:

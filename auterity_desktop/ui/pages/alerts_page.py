@@ -65,7 +65,7 @@ EVENT_DELAY_MS = 100
 PAGE_SIZE = 100
 EVENTS = frozenset(
     {"alert_firing", "alert_resolved", "alert_acknowledged", "alerts_changed",
-     "alert_rules_changed"}
+     "alert_rules_changed", "team_resync"}
 )  # fmt: skip
 OPEN_TAB, HISTORY_TAB, RULES_TAB, SILENCES_TAB = range(4)
 SENDING_KINDS = ("email", "rest", "dms")

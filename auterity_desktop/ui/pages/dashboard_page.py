@@ -73,7 +73,9 @@ KPI_MS = 5000
 EVENT_DELAY_MS = 300
 MAX_POINTS = 1000  # per series and range; a chart is narrower than this in pixels
 LIVE_KEEP = 1.2  # live charts keep this many windows of points
-KPI_EVENTS = frozenset({"run_finished", "alert_firing", "alert_resolved", "queue_declared"})
+KPI_EVENTS = frozenset(
+    {"run_finished", "alert_firing", "alert_resolved", "queue_declared", "team_resync"}
+)
 
 
 def labels_key(labels: dict[str, str] | None) -> str:

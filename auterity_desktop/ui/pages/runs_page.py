@@ -46,7 +46,11 @@ from auterity_desktop.ui.widgets.run_detail import RunDetailWidget
 HISTORY_LIMIT = 200
 POLL_MS = 1000
 EVENT_DELAY_MS = 100  # gather a burst of engine events into one reload
-RUN_EVENTS = frozenset({"run_started", "run_waiting", "run_finished", "runs_interrupted"})
+# team_resync: back on the team database after an outage, events may have been missed
+RUN_EVENTS = frozenset(
+    {"run_started", "run_waiting", "run_finished", "runs_interrupted", "run_queued",
+     "team_resync"}
+)  # fmt: skip
 NODE_EVENTS = frozenset({"node_started", "node_waiting", "node_finished"})
 ANY_WORKFLOW, ANY_STATUS = "All workflows", "Any status"
 

@@ -1,5 +1,6 @@
 """Team mode workers on real PostgreSQL: three ``auterity worker`` processes share 500 queued
-runs of a 5-node workflow, and a worker killed with SIGKILL leaves its runs to the others.
+runs of a 5-node workflow, a worker killed with SIGKILL leaves its runs to the others, and
+the PostgreSQL server restarted mid-load loses no run.
 
 Every node of interest calls a real local HTTP server, so "no node executes twice" is
 counted from the outside, where a duplicate would really have happened twice.
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from auterity_desktop.platform import Platform
 from auterity_desktop.services.workflows.models import RunRow
@@ -223,3 +225,92 @@ async def test_a_killed_workers_runs_finish_on_the_others(
             # only a call in flight on the killed worker can happen again (at-least-once
             # for the node that was running when its process died): at most one per run
             assert repeated <= len(mine)
+
+
+def restart_postgres() -> None:
+    """Restart the local PostgreSQL cluster on port 5432 (fast: every connection is cut)."""
+    clusters = subprocess.run(
+        ["pg_lsclusters", "-h"], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    version, name = next(line.split()[:2] for line in clusters if " 5432 " in f" {line} ")
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "restart", "-m", "fast"],
+        check=True,
+        capture_output=True,
+    )
+
+
+def ensure_postgres_running() -> None:
+    for line in subprocess.run(
+        ["pg_lsclusters", "-h"], capture_output=True, text=True, check=True
+    ).stdout.splitlines():
+        version, name, port, status = line.split()[:4]
+        if port == "5432" and status != "online":
+            subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "start"],
+                capture_output=True,
+            )
+
+
+async def until_done_across_outages(platform: Platform, total: int, within: float) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            counts = await until_done(platform, total, within=0.5)
+            assert counts == {"succeeded": total}
+            return
+        except (AssertionError, OSError, DBAPIError):  # not yet, or the server is away
+            assert time.monotonic() < deadline, "runs did not finish after the restart"
+            await asyncio.sleep(0.25)
+
+
+async def test_workers_ride_out_a_database_restart(
+    postgres_url: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("AUTERITY_DATABASE_URL", postgres_url)
+    with counting_server() as (url, calls):
+        async with Platform.from_environment(background=False) as platform:
+            await platform.security.users.create_first_admin("alice", PASSWORD)
+            admin = (
+                await platform.security.authenticate_user(
+                    {"username": "alice", "password": PASSWORD}
+                )
+            ).principal
+            saved = await platform.workflows.create(admin, workflow(url, pause=0.1))
+            console = Platform.from_environment(
+                {"AUTERITY_DATABASE_URL": postgres_url,
+                 "AUTERITY_DATA_DIR": str(tmp_path / "console")},
+                background=True, configure_logs=False,
+            )  # fmt: skip
+            await console.start()
+            finished: list[Any] = []
+            connection: list[bool] = []
+            console.events.subscribe("run_finished", finished.append)
+            console.events.subscribe(
+                "team_connection_changed", lambda e: connection.append(e.payload["connected"])
+            )
+            with workers(postgres_url, tmp_path, 3):
+                for n in range(60):
+                    await platform.engine.execute_workflow(admin, saved.id, {"n": n})
+                while len(calls.seen) < 40:  # noqa: ASYNC110 - well under way (another thread counts)
+                    await asyncio.sleep(0.05)
+                try:
+                    restart_postgres()
+                finally:  # whatever happened, leave the server running for other tests
+                    ensure_postgres_running()
+                before_done = len(calls.seen)
+                await until_done_across_outages(platform, 60, within=180)
+                # the console's relay noticed, reconnected, and hears the workers again
+                deadline = time.monotonic() + 60
+                while not (False in connection and connection[-1]):
+                    assert time.monotonic() < deadline, connection
+                    await asyncio.sleep(0.1)
+                after = await platform.engine.execute_workflow(admin, saved.id, {"n": 60})
+                while not any(e.payload.get("run_id") == after for e in finished):
+                    assert time.monotonic() < deadline, "no event after the reconnection"
+                    await asyncio.sleep(0.1)
+            await console.stop()
+            assert {e.source for e in finished} == {"team"}
+            assert before_done < 60 * 4  # the restart really came mid-load
+            seen = Counter(calls.seen)
+            assert len(seen) == 61 * 4  # nothing lost: every call of every run happened

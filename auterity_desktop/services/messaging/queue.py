@@ -65,6 +65,7 @@ from auterity_desktop.services.messaging.rates import RateWindow
 from auterity_desktop.services.messaging.runner import Runner
 from auterity_desktop.services.messaging.stats import MessagingStats, read_stats
 from auterity_desktop.services.messaging.topics import (
+    dead_letter_topic,
     matches,
     validate_pattern,
     validate_queue_name,
@@ -148,6 +149,7 @@ class MessageQueue(BaseService):
         self._acked: dict[str, RateWindow] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._team = False  # on PostgreSQL: tell other processes of new messages
+        self._announcing: set[asyncio.Task[None]] = set()
         self._listeners: list[Any] = []
         # Whether the team relay is connected, i.e. other processes' publishes arrive as
         # notifications (then idle consumers need not poll often).
@@ -186,6 +188,8 @@ class MessageQueue(BaseService):
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
+        if self._announcing:
+            await asyncio.gather(*self._announcing, return_exceptions=True)
         await self.writer.close()
         await self.runner.close()
 
@@ -477,6 +481,7 @@ class MessageQueue(BaseService):
             self._publish_event(
                 "messages_dead_lettered", {"queues": dict(per_queue), "reasons": reasons}
             )
+            self._announce_dead(report.dead)
         for queue in report.ready:
             self._wake(queue)
         if self._team and (report.ready or report.due):  # other processes: via the relay
@@ -484,6 +489,32 @@ class MessageQueue(BaseService):
                 "messages_ready", {"queues": sorted(report.ready), "due": dict(report.due)}
             )
         self._set_timers(report.due)
+
+    def _announce_dead(self, dead: Mapping[tuple[str, str], int]) -> None:
+        """Publish a notice per queue on ``system.dead_letters.<queue>`` so a workflow (the
+        dead-letter alerting sample) can react to dead letters like to any other message.
+
+        A queue that receives these notices is never announced itself, so a failing alert
+        consumer cannot feed on its own dead letters."""
+        by_queue: dict[str, tuple[int, set[str]]] = {}
+        for (queue, reason), count in dead.items():
+            total, reasons = by_queue.get(queue, (0, set()))
+            by_queue[queue] = (total + count, reasons | {reason})
+        task = asyncio.ensure_future(self._publish_notices(by_queue))
+        self._announcing.add(task)
+        task.add_done_callback(self._announcing.discard)
+
+    async def _publish_notices(self, by_queue: Mapping[str, tuple[int, set[str]]]) -> None:
+        for queue, (count, reasons) in by_queue.items():
+            topic = dead_letter_topic(queue)
+            try:
+                listeners = await self._route(topic)
+                if not listeners or queue in listeners:
+                    continue
+                payload = {"queue": queue, "count": count, "reasons": sorted(reasons)}
+                await self.publish(topic, payload)
+            except Exception:  # a notice must never break the commit that caused it
+                logger.exception("Could not announce dead letters of queue %s", queue)
 
     def _set_timers(self, due: Mapping[str, float]) -> None:
         if due:

@@ -107,3 +107,13 @@ def _match(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:
         return (token == ONE or token == words[w]) and at(p + 1, w + 1)
 
     return at(0, 0)
+
+
+DEAD_LETTER_TOPIC = "system.dead_letters"
+
+
+def dead_letter_topic(queue: str) -> str:
+    """The topic dead letters of ``queue`` are announced on: the queue name's words, with
+    the wildcard characters a queue name may hold made plain."""
+    words = [re.sub(r"[^A-Za-z0-9_-]", "_", w) or "_" for w in queue.split(".")]
+    return f"{DEAD_LETTER_TOPIC}.{'.'.join(words)}"[:MAX_TOPIC_LENGTH]

@@ -3,11 +3,14 @@ and what the audit trail records."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from auterity_desktop.core.errors import ErrorCode, ServiceError
 from auterity_desktop.services.compliance.audit_trail import AuditFilter
 from auterity_desktop.services.messaging.queue import MessageQueue
+from auterity_desktop.services.messaging.topics import dead_letter_topic, validate_topic
 from tests.services.conftest import Stack
 
 
@@ -175,3 +178,42 @@ async def test_queue_administration_is_audited(mq: MessageQueue, stack: Stack) -
     assert info.value.code is ErrorCode.NOT_FOUND
     assert (await actions(stack, "queue.declared"))[0]["max_length"] == 50
     assert len(await actions(stack, "queue.deleted")) == 1
+
+
+async def announced(mq: MessageQueue, queue: str) -> list[dict]:
+    """Every notice waiting in ``queue``, once the announcing tasks have finished."""
+    await asyncio.gather(*mq._announcing)
+    notices = []
+    while (message := await mq.get(queue)) is not None:
+        notices.append(message.payload)
+        await mq.ack(message.receipt)
+    return notices
+
+
+async def test_dead_letters_are_announced_on_a_system_topic(mq: MessageQueue) -> None:
+    await mq.declare_queue("watch", "system.dead_letters.#")
+    await mq.declare_queue("orders.in", "orders.#", delivery_limit=1)
+    await kill(mq, "orders.in", 2, reason="no VIN")
+    notices = await announced(mq, "watch")
+    assert notices == [
+        {"queue": "orders.in", "count": 1, "reasons": ["rejected"]},
+        {"queue": "orders.in", "count": 1, "reasons": ["rejected"]},
+    ]
+
+
+async def test_a_listening_queue_is_never_announced_to_itself(mq: MessageQueue) -> None:
+    await mq.declare_queue("watch", "system.dead_letters.#")
+    await mq.publish("system.dead_letters.x", {"queue": "x", "count": 1, "reasons": []})
+    message = await mq.get("watch")
+    assert message is not None
+    await mq.nack(message.receipt, requeue=False, reason="alert consumer broke")
+    assert await announced(mq, "watch") == []  # no notice about its own dead letter
+
+
+def test_dead_letter_topics_are_valid_for_any_queue_name() -> None:
+    assert (
+        dead_letter_topic("workflow.ab12.trigger.9f")
+        == "system.dead_letters.workflow.ab12.trigger.9f"
+    )
+    assert dead_letter_topic("odd*name.#") == "system.dead_letters.odd_name._"
+    validate_topic(dead_letter_topic("x" * 300))

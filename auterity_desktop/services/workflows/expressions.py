@@ -360,7 +360,13 @@ class _Evaluator:
         if isinstance(node, Member):
             return self.member(node)
         if isinstance(node, Call):
-            args = [self.eval(a) for a in node.args]
+            if node.function == "default" and node.args and isinstance(node.args[0], Member):
+                # default($input.phone, '') is how one says "if there is a phone": a missing
+                # field counts as null here, while a typo elsewhere still names the field
+                first = self.member(node.args[0], missing_ok=True)
+                args = [first, *(self.eval(a) for a in node.args[1:])]
+            else:
+                args = [self.eval(a) for a in node.args]
             try:
                 return FUNCTIONS[node.function](*args)
             except (TypeError, ValueError, OverflowError) as exc:
@@ -376,11 +382,13 @@ class _Evaluator:
             return self.binary(node)
         raise self.fail(node, "unsupported expression")  # pragma: no cover
 
-    def member(self, node: Member) -> Any:
+    def member(self, node: Member, missing_ok: bool = False) -> Any:
         target = self.eval(node.target)
         key = self.eval(node.key)
         if isinstance(target, Mapping):
             if key not in target:
+                if missing_ok:
+                    return None
                 raise self.fail(
                     node, f"no field {key!r} (available: {', '.join(map(str, list(target)[:10]))})"
                 )

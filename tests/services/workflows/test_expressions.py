@@ -30,6 +30,8 @@ CONTEXT = {
         ('upper($input.customer.name) + "!"', "ANA!"),
         ("round($node['Lookup'].output.price * (1 - $params.discount), 2)", 18_000.0),
         ("default(null, 'x')", "x"),
+        ("default($input.customer.phone, 'none')", "none"),  # a missing field is null here
+        ("default($input.customer['name'], 'x')", "Ana"),
         ("'Civic' in [$node.Lookup.output.model, 'Accord']", True),
         ("7 // 2 == 3 and 7 % 2 == 1", True),
         ("-(2 + 3) * 2", -10),
@@ -85,6 +87,13 @@ def test_errors_point_at_the_position(expression: str, reason: str, position: in
     assert reason in error.reason
     assert error.position == position
     assert error.details["position"] == position
+
+
+def test_default_forgives_only_its_own_missing_field() -> None:
+    with pytest.raises(ExpressionError, match="no field 'custmer'"):
+        evaluate("default($input.custmer.phone, 'x')", CONTEXT)  # a typo further up
+    with pytest.raises(ExpressionError, match="no field 'phone'"):
+        evaluate("upper($input.customer.phone)", CONTEXT)
 
 
 def test_check_syntax_finds_every_bad_template() -> None:

@@ -44,6 +44,7 @@ from auterity_desktop.services.messaging.queue import MessageQueue
 from auterity_desktop.services.monitoring.alerts import AlertService
 from auterity_desktop.services.monitoring.ml_monitoring import MLMonitoringService
 from auterity_desktop.services.monitoring.performance import PerformanceService
+from auterity_desktop.services.samples.loader import SampleLoader
 from auterity_desktop.services.security.service import SecurityService
 from auterity_desktop.services.security.threat_detection import ThreatPolicy
 from auterity_desktop.services.workflows.builtin_nodes import builtin_registry
@@ -203,6 +204,10 @@ class Platform:
             client_limit=Limit(settings.api_rate_limit, settings.api_rate_burst),
             max_body=settings.api_max_body,
             background=background,
+        )
+        # not a service: nothing to start, it only calls the others
+        self.samples = SampleLoader(
+            self.workflows, self.messages, self.ml_monitoring, settings.data_dir
         )
         self.started_at: float | None = None
         self._register_services()

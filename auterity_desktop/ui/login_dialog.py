@@ -92,9 +92,13 @@ class LoginDialog(QDialog):
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self._cancel)
 
-        layout = QVBoxLayout(self)
+        self.intro = intro
+        self.form_box = QWidget()  # the welcome page puts it in a group box
+        self.form_box.setLayout(form)
+        form.setContentsMargins(0, 0, 0, 0)
+        layout = self.body = QVBoxLayout(self)
         layout.addWidget(intro)
-        layout.addLayout(form)
+        layout.addWidget(self.form_box)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
         self.setMinimumWidth(420)
@@ -124,6 +128,9 @@ class LoginDialog(QDialog):
     def _succeeded(self, principal: Any) -> None:
         self.password.clear()
         self.confirm.clear()
+        self._finish(principal)
+
+    def _finish(self, principal: Any) -> None:
         self.sig_done.emit(principal)
         self.accept()
 

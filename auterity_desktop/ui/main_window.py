@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from auterity_desktop import APP_NAME
 from auterity_desktop.config import Settings
-from auterity_desktop.core.errors import ServiceError
+from auterity_desktop.core.errors import ErrorCode, ServiceError
 from auterity_desktop.core.service import Health
 from auterity_desktop.ui.navigation_rail import NavigationRail
 from auterity_desktop.ui.pages import PAGES, PageSpec
@@ -76,6 +76,9 @@ class MainWindow(QMainWindow):
         # made now, not with the Settings page: a REST API switched on starts with the console
         self.api_server = ApiServerController.of(self.context, state)
         self.login_dialog: Any = None
+        self.guide: Any = None
+        self.samples_progress: Any = None
+        self.error_box: Any = None
         self.pages: dict[str, QWidget] = {}
 
         self.rail = NavigationRail(PAGES)
@@ -174,6 +177,15 @@ class MainWindow(QMainWindow):
         view_menu.addAction(full_screen)
 
         help_menu = self.menuBar().addMenu("&Help")
+        guide = QAction("&User guide", self)
+        guide.setShortcut(QKeySequence("Shift+F1"))
+        guide.triggered.connect(self.show_guide)
+        help_menu.addAction(guide)
+        self.samples_action = QAction("&Load dealership samples…", self)
+        self.samples_action.setEnabled(False)
+        self.samples_action.triggered.connect(self.load_samples)
+        help_menu.addAction(self.samples_action)
+        help_menu.addSeparator()
         shortcuts = QAction("&Keyboard shortcuts", self)
         shortcuts.setShortcut(QKeySequence("Ctrl+/"))
         shortcuts.triggered.connect(self.show_shortcuts)
@@ -195,6 +207,7 @@ class MainWindow(QMainWindow):
             ("Sign out", "Ctrl+Shift+Q"),
             ("Quit", "Ctrl+Q"),
             ("Keyboard shortcuts", "Ctrl+/"),
+            ("User guide", "Shift+F1"),
             ("Workflows: new, duplicate, delete", "Ctrl+N, Ctrl+D, Del"),
             ("Workflows: import, export, run, open", "Ctrl+I, Ctrl+E, Ctrl+R, Enter"),
             ("Search the current list", "Ctrl+F"),
@@ -273,25 +286,134 @@ class MainWindow(QMainWindow):
         self.session.attach(platform)
 
     def show_login(self, first_run: bool, message: str) -> Any:
-        """Lock the window behind the sign-in dialog; work in progress stays as it is."""
+        """Lock the window behind the sign-in dialog (on first run, the welcome page); work
+        in progress stays as it is."""
         from auterity_desktop.ui.login_dialog import LoginDialog
+        from auterity_desktop.ui.welcome_dialog import WelcomeDialog
 
         if self.login_dialog is not None:
             self.login_dialog.close()
         self.centralWidget().setEnabled(False)
-        dialog = LoginDialog(
-            self.tasks,
-            first_run,
-            self.session.sign_in,
-            self.session.create_first_admin,
-            message,
-            self,
-        )
+        dialog: LoginDialog
+        if first_run:
+            dialog = WelcomeDialog(
+                self.tasks,
+                self.session.sign_in,
+                self.session.create_first_admin,
+                self._load_samples,
+                self.data_location(),
+                self,
+            )
+            dialog.sig_samples_loaded.connect(self._samples_loaded)
+        else:
+            dialog = LoginDialog(
+                self.tasks,
+                first_run,
+                self.session.sign_in,
+                self.session.create_first_admin,
+                message,
+                self,
+            )
         dialog.sig_cancelled.connect(self.close)
         dialog.finished.connect(lambda _result: setattr(self, "login_dialog", None))
         self.login_dialog = dialog
         dialog.open()
         return dialog
+
+    def data_location(self) -> Any:
+        from auterity_desktop.ui.welcome_dialog import DataLocation
+
+        platform = self.bridge.platform
+        database = platform.database.description if platform else "not started"
+        try:  # e.g. keyring.backends.SecretService.Keyring → SecretService
+            parts = platform.secrets.backend_name().split(".") if platform else ["-"]
+            keyring = parts[-2] if parts[-1] == "Keyring" and len(parts) > 1 else parts[-1]
+        except Exception:  # a broken keyring is reported by the status bar, not here
+            keyring = "unavailable"
+        return DataLocation(self.settings.data_dir, database, keyring)
+
+    # -- samples and help ---------------------------------------------------------------
+    async def _load_samples(self, principal: Any, progress: Any) -> Any:
+        platform = self.bridge.platform
+        if platform is None:
+            raise ServiceError(ErrorCode.SERVICE_UNAVAILABLE, "The services are not running", {})
+        return await platform.samples.load(principal, progress)
+
+    def load_samples(self) -> Any:
+        """Help ▸ Load dealership samples: the same pack as on first run, with progress."""
+        from PySide6.QtWidgets import QProgressDialog
+
+        principal = self.session.principal
+        if principal is None:
+            return None
+        dialog = QProgressDialog("Loading the dealership samples…", "", 0, 100, self)
+        dialog.setWindowTitle("Dealership samples")
+        dialog.setCancelButton(None)  # type: ignore[arg-type]
+        # not modal: a modal progress dialog runs a nested event loop in setValue(), which
+        # would re-enter the asyncio loop that reports the progress
+        dialog.setWindowModality(Qt.WindowModality.NonModal)
+        dialog.setMinimumDuration(0)
+        self.samples_action.setEnabled(False)  # one load at a time
+
+        def progress(text: str, done: float) -> None:
+            dialog.setLabelText(text)
+            dialog.setValue(round(done * 100))
+
+        def failed(exc: BaseException) -> None:
+            dialog.close()
+            self._allow_samples()
+            self._show_error("The samples could not be loaded", exc)
+
+        def loaded(report: Any) -> None:
+            dialog.close()
+            self._allow_samples()
+            self._samples_loaded(report)
+
+        self.samples_progress = dialog
+        dialog.show()
+        return self.tasks.spawn(
+            self._load_samples(principal, progress), on_done=loaded, on_error=failed
+        )
+
+    def _allow_samples(self) -> None:
+        principal = self.session.principal
+        self.samples_action.setEnabled(
+            principal is not None and principal.can("workflows", "write")
+        )
+
+    def _samples_loaded(self, report: Any) -> None:
+        added = len(report.workflows) - len(
+            [name for name in report.skipped if name in report.workflows]
+        )
+        self.status.showMessage(
+            f"Samples loaded into {report.folder}: {len(report.workflows)} workflows, an event "
+            "log, a data set and a model",
+            10_000,
+        )
+        logger.info("samples loaded (%d workflows, %d new)", len(report.workflows), added)
+        self.show_page("workflows")
+
+    def _show_error(self, title: str, exc: BaseException) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        if not isinstance(exc, ServiceError):
+            self.tasks.report_error(exc)  # a bug: the crash report, with its traceback
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, title, exc.message, parent=self)
+        box.open()
+        self.error_box = box
+
+    def show_guide(self) -> Any:
+        """Help ▸ User guide: the Markdown guide from docs/, with its screenshots."""
+        from auterity_desktop.ui.guide_viewer import GuideViewer
+
+        if self.guide is None:
+            self.guide = GuideViewer(self)
+            self.guide.finished.connect(lambda _result: setattr(self, "guide", None))
+        self.guide.show()
+        self.guide.raise_()
+        self.guide.activateWindow()
+        return self.guide
 
     def sign_out(self) -> None:
         if self.session.signed_in:
@@ -301,6 +423,7 @@ class MainWindow(QMainWindow):
         self.centralWidget().setEnabled(True)
         self.status.show_user(principal.username, principal.role)
         self.sign_out_action.setEnabled(True)
+        self._allow_samples()
         allowed = {
             spec.key
             for spec in PAGES
@@ -316,6 +439,7 @@ class MainWindow(QMainWindow):
         self.centralWidget().setEnabled(False)
         self.status.show_user(None, None)
         self.sign_out_action.setEnabled(False)
+        self.samples_action.setEnabled(False)
         self.status.showMessage(reason, 5000)
 
     def _platform_failed(self, error: BaseException) -> None:

@@ -126,6 +126,7 @@ class App:
         self.start_platform()
         self.until(lambda: self.window.login_dialog is not None)
         dialog = self.window.login_dialog
+        dialog.samples_check.setChecked(False)  # a test brings its own data
         dialog.username.setText(username)
         dialog.password.setText(password)
         dialog.confirm.setText(password)

@@ -20,6 +20,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the package and tests, when run from a checkout
+
+from auterity_desktop.services.samples.datasets import (  # noqa: E402
+    leads_table,
+    repair_orders_table,
+)
+from auterity_desktop.services.samples.event_log import write_repair_orders  # noqa: E402
+
 IMAGES = ROOT / "docs" / "images"
 PASSWORD = "Correct-Horse-42!"
 
@@ -36,6 +44,7 @@ async def until(predicate: Callable[[], Any], within: float = 20.0) -> None:
 async def sign_in(window: Any) -> Any:
     await until(lambda: window.login_dialog is not None)
     dialog = window.login_dialog
+    dialog.samples_check.setChecked(False)  # each scene brings its own data
     dialog.username.setText("maria")
     dialog.password.setText(PASSWORD)
     dialog.confirm.setText(PASSWORD)
@@ -47,7 +56,6 @@ async def sign_in(window: Any) -> Any:
 async def editor(window: Any) -> None:
     """The lead follow-up sample in the editor after a run: states, counts, a preview."""
     from auterity_desktop.services.workflows.samples import sample_file
-    from tests.services.workflows.dealership_server import dealership_server
 
     me = await sign_in(window)
     platform = window.bridge.platform
@@ -56,9 +64,8 @@ async def editor(window: Any) -> None:
     page.open_editor(saved.id)
     panel = page.editor()
     await until(lambda: panel.editor.workflow_id == saved.id)
-    with dealership_server() as dealer:
-        run_id = await platform.engine.execute_workflow(me, saved.id, {"crm_url": dealer.url})
-        await platform.engine.wait(run_id)
+    run_id = await platform.engine.execute_workflow(me, saved.id, {})
+    await platform.engine.wait(run_id)
     panel.editor.follow_run(run_id)
     await until(lambda: panel.editor.tracker.status is not None)
     panel.editor.view.fit_all()
@@ -259,50 +266,15 @@ async def messages_dead_letters(window: Any) -> None:
     await asyncio.sleep(0.5)
 
 
-def _leads(rows: int, seed: int, shift: float = 0.0) -> Any:
-    """Sales leads as a lead-scoring model sees them; ``shift`` moves prices up and the
-    lead sources towards the web."""
-    import numpy as np
-    import pandas as pd
-
-    r = np.random.default_rng(seed)
-    sources = ["walk-in", "phone", "web", "referral"]
-    mix = [0.35, 0.25, 0.25, 0.15] if shift == 0 else [0.15, 0.15, 0.6, 0.1]
-    tiers = [0.3, 0.35, 0.25, 0.1] if shift == 0 else [0.2, 0.3, 0.3, 0.2]
-    price = r.normal(31_000 * (1 + shift), 6_000, size=rows).round(-2)
-    frame = pd.DataFrame(
-        {
-            "vehicle_price": price,
-            "lead_source": r.choice(sources, size=rows, p=mix),
-            "days_to_contact": r.gamma(1.5, 1.2 * (1 + 3 * shift), size=rows).round(1),
-            "credit_tier": r.choice(["A", "B", "C", "D"], size=rows, p=tiers),
-            "trade_in_value": r.gamma(3.0, 3_000, size=rows).round(-2),
-        }
-    )
-    odds = 1.2 - frame["days_to_contact"] * 0.5 + (frame["credit_tier"] == "A") * 0.8
-    frame["score"] = (1 / (1 + np.exp(-odds + r.normal(0, 0.8, size=rows)))).round(3)
-    frame["predicted"] = (frame["score"] >= 0.5).astype(int)
-    frame["bought"] = (r.random(rows) < 1 / (1 + np.exp(-odds))).astype(int)
-    return frame
-
-
 async def models(window: Any) -> None:
     """The Models page: a lead-scoring model whose recent leads drifted."""
-    from PySide6.QtWidgets import QWidget
 
     me = await sign_in(window)
-    ml = window.bridge.platform.ml_monitoring
-    features = {
-        "vehicle_price": "numeric", "lead_source": "categorical", "days_to_contact": "numeric",
-        "credit_tier": "categorical", "trade_in_value": "numeric",
-    }  # fmt: skip
-    await ml.register_model(
-        me, "lead-conversion", "2024.11", "classification", features, _leads(800, seed=1),
-        target="bought", prediction_column="predicted", score_column="score",
-        description="Will this lead buy within 30 days?",
-    )  # fmt: skip
+    platform = window.bridge.platform
+    ml = platform.ml_monitoring
+    await platform.samples.load_model(me)  # the sample lead-conversion model
     appraisal = {"mileage": "numeric", "age_years": "numeric", "condition": "categorical"}
-    reference = _leads(600, seed=2).rename(
+    reference = leads_table(600, seed=2).rename(
         columns={"trade_in_value": "mileage", "days_to_contact": "age_years",
                  "credit_tier": "condition"}
     )  # fmt: skip
@@ -311,24 +283,11 @@ async def models(window: Any) -> None:
     )
     now = ml.clock()
     for day in range(14):
-        shift = 0.12 if day >= 9 else 0.0
-        batch = _leads(90, seed=100 + day, shift=shift)
-        ids = [f"lead-{day}-{i}" for i in range(len(batch))]
-        times = [now - (13 - day) * 86400 - 5000 + 40 * i for i in range(len(batch))]
-        await ml.log_predictions(
-            "lead-conversion", "2024.11", batch, batch["predicted"].tolist(), ids,
-            scores=batch["score"].tolist(), timestamps=times,
-        )  # fmt: skip
-        if day < 12:  # the newest leads have not decided yet
-            actual = batch["bought"].copy()
-            if shift:  # the model misses more of the new web leads
-                flip = batch["lead_source"].eq("web") & (batch.index % 3 == 0)
-                actual[flip] = 1 - actual[flip]
-            await ml.log_actuals("lead-conversion", "2024.11", ids, actual.tolist())
         other = reference.sample(40, random_state=day)
+        start = now - (13 - day) * 86400 - 4999
         await ml.log_predictions(
             "trade-in-appraisal", "3", other, (other["vehicle_price"] * 0.97).tolist(),
-            timestamps=[t + 1 for t in times[:40]],
+            timestamps=[start + 40 * i for i in range(40)],
         )  # fmt: skip
     await ml.check_drift_as(me, "trade-in-appraisal", "3", window=7 * 86400)
     page = window.show_page("models")
@@ -342,9 +301,7 @@ async def models(window: Any) -> None:
     await until(lambda: not page.reload_detail.busy)
     page.select_feature("vehicle_price")
     await asyncio.sleep(1.0)
-    for widget in window.findChildren(QWidget):  # the drift alert's pop-up hides the chart
-        if type(widget).__name__ == "ToastWidget":
-            widget.hide()
+    hide_toasts(window)  # the drift alert's pop-up hides the chart
     await asyncio.sleep(0.2)
 
 
@@ -412,8 +369,6 @@ async def dashboard(window: Any) -> None:
     import random
     import time
 
-    from PySide6.QtWidgets import QWidget
-
     from tests.services.workflows.local_http import local_http_server
 
     me = await sign_in(window)
@@ -473,9 +428,7 @@ async def dashboard(window: Any) -> None:
     page.reload_kpis()
     await until(lambda: page.kpis is not None and not page.reload_kpis.busy)
     await asyncio.sleep(0.5)
-    for widget in window.findChildren(QWidget):  # the failing-runs alert's pop-up
-        if type(widget).__name__ == "ToastWidget":
-            widget.hide()
+    hide_toasts(window)  # the failing-runs alert's pop-up
     await asyncio.sleep(0.2)
 
 
@@ -545,43 +498,13 @@ async def ai(window: Any) -> None:
     await asyncio.sleep(0.5)
 
 
-def _repair_orders(path: Path, cases: int = 400, clean: bool = False) -> Path:
-    """A dealership's service repair orders: most go straight through, some wait for parts,
-    some fail the quality check and go back to the technician, a few skip the inspection."""
-    import random
-    from datetime import datetime, timedelta
-
-    rng = random.Random(7)
-    rows = ["ro_number,activity,timestamp,technician"]
-    start = datetime(2024, 10, 1, 8)
-    for n in range(cases):
-        at = start + timedelta(hours=n * 1.7)
-        steps = ["Write up RO", "Inspect vehicle", "Estimate approved"]
-        if rng.random() < 0.08 and not clean:
-            steps = ["Write up RO", "Estimate approved"]  # skipped the inspection
-        if rng.random() < 0.3:
-            steps.append("Order parts")
-            steps.append("Parts received")
-        steps.append("Repair")
-        while rng.random() < 0.18 and not clean:
-            steps += ["Quality check", "Repair"]  # rework
-        steps += ["Quality check", "Invoice", "Vehicle picked up"]
-        waits = {"Parts received": 40.0, "Estimate approved": 5.0, "Vehicle picked up": 20.0}
-        tech = rng.choice(["Ana", "Ben", "Chen", "Dev"])
-        for step in steps:
-            at += timedelta(hours=rng.expovariate(1 / waits.get(step, 1.5)))
-            rows.append(f"RO-{1000 + n},{step},{at:%Y-%m-%d %H:%M:%S},{tech}")
-    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return path
-
-
 async def analysis(window: Any, charts: bool = False) -> None:
     """The Analysis page: a repair-order log mined into a map, checked against a model
     mined from a cleaner reference log (deviating paths dashed), a rework path clicked."""
     me = await sign_in(window)
     folder = Path(tempfile.mkdtemp())
-    log = _repair_orders(folder / "repair_orders.csv")
-    reference = _repair_orders(folder / "reference.csv", 60, clean=True)
+    log = write_repair_orders(folder / "repair_orders.csv")
+    reference = write_repair_orders(folder / "reference.csv", 60, clean=True)
     platform = window.bridge.platform
     model = folder / "reference.pnml"
     await platform.process_mining.export_model(
@@ -631,27 +554,8 @@ async def analysis_filter(window: Any) -> None:
 async def datasets(window: Any) -> None:
     """The Analysis page's Data sets tab: a year of dealership repair orders opened from
     CSV, labour revenue pivoted by department and month, and its grouped bar chart."""
-    import numpy as np
-    import pandas as pd
-
     await sign_in(window)
-    r = np.random.default_rng(11)
-    n = 6000
-    dept = r.choice(["Service", "Body shop", "Quick lane"], size=n, p=[0.55, 0.15, 0.3])
-    base = {"Service": 2.4, "Body shop": 7.5, "Quick lane": 0.8}
-    hours = np.round([r.gamma(2.0, base[d] / 2) + 0.2 for d in dept], 1)
-    opened = pd.Timestamp("2024-01-01") + pd.to_timedelta(r.integers(0, 182, size=n), "D")
-    frame = pd.DataFrame({
-        "ro_number": [f"RO-{24000 + i}" for i in range(n)],
-        "opened": opened.strftime("%Y-%m-%d"),
-        "month": opened.strftime("%Y-%m"),
-        "department": dept,
-        "advisor": r.choice(["Ana Ruiz", "Ben Cole", "Chloe Park", "Dev Patel"], size=n),
-        "labor_hours": hours,
-        "labor_revenue": np.round(hours * 145.0, 2),
-        "parts_revenue": np.round(r.gamma(1.6, 120.0, size=n), 2),
-        "comeback": r.random(size=n) < 0.04,
-    })  # fmt: skip
+    frame = repair_orders_table()
     path = Path(tempfile.mkdtemp()) / "repair_orders_2024.csv"
     frame.to_csv(path, index=False)
     page = window.show_page("analysis")
@@ -705,6 +609,111 @@ async def settings_api(window: Any) -> None:
     await asyncio.sleep(0.5)
 
 
+def grab(name: str, window: Any = None) -> None:
+    """The whole screen (window and any dialog over it) to docs/images/NAME.png; with the
+    window given, without the alert pop-ups that would cover the picture."""
+    from PySide6.QtGui import QGuiApplication
+
+    if window is not None:
+        hide_toasts(window)
+    QGuiApplication.primaryScreen().grabWindow(0).save(str(IMAGES / f"{name}.png"))
+    print(f"wrote docs/images/{name}.png")
+
+
+def hide_toasts(window: Any) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    for widget in window.findChildren(QWidget):
+        if type(widget).__name__ == "ToastWidget":
+            widget.hide()
+
+
+LEADS = [  # what the sales floor sends through the lead follow-up during the walkthrough
+    ("L-1002", "Tom Weber", "tom@example.com", 35, "Please send me your newsletter."),
+    ("L-1003", "Aylin Kaya", "aylin@example.com", 58, "What would my 2017 Golf be worth?"),
+    ("L-1004", "Jon Berg", "jon@example.com", 81, "Can I see the Tiguan tomorrow at 10?"),
+    ("L-1005", "Lea Roth", "lea@example.com", 22, "Do you open on Sundays?"),
+    ("L-1006", "Sam Ortiz", "sam@example.com", 64, "What is your best price on the ID.4?"),
+]
+
+
+async def guide(window: Any) -> None:
+    """The user guide's walkthrough, in one run of the application on a fresh data folder:
+    welcome and first administrator, the samples, the lead follow-up in the editor and run,
+    the Dashboard, the sample event log mined, and the audit trail of all of it."""
+    await until(lambda: window.login_dialog is not None)
+    welcome = window.login_dialog
+    welcome.username.setText("maria")
+    welcome.display_name.setText("Maria Lopez")
+    welcome.password.setText(PASSWORD)
+    welcome.confirm.setText(PASSWORD)
+    await asyncio.sleep(0.3)
+    grab("guide-welcome", window)
+    welcome.submit()
+    await until(lambda: window.session.signed_in and window.login_dialog is None, 60)
+    report = welcome.report
+    me = window.session.principal
+    platform = window.bridge.platform
+
+    page = window.show_page("workflows")
+    await until(lambda: page.model.rowCount() == 4)
+    page.select_workflow(report.workflows["lead_follow_up"])
+    await asyncio.sleep(0.5)
+    grab("guide-samples", window)
+
+    page.open_editor(report.workflows["lead_follow_up"])
+    panel = page.editor()
+    await until(lambda: panel.editor.workflow_id == report.workflows["lead_follow_up"])
+    panel.editor.view.fit_all()
+    panel.editor.scene.select(["classify"])
+    await asyncio.sleep(0.5)
+    grab("guide-editor", window)
+
+    panel.run()
+    tracker = panel.editor.tracker
+    await until(lambda: tracker.status is not None and tracker.status.get("status") == "succeeded")
+    panel.editor.scene.select(["call"])
+    await asyncio.sleep(0.5)
+    grab("guide-run", window)
+
+    dashboard = window.show_page("dashboard")
+    workflow = report.workflows["lead_follow_up"]
+    for lead_id, name, email, score, message in LEADS:
+        lead = {"id": lead_id, "name": name, "email": email, "score": score, "message": message}
+        run_id = await platform.engine.execute_workflow(me, workflow, {"lead": lead})
+        await platform.engine.wait(run_id)
+        await asyncio.sleep(0.2)
+    await platform.performance.collect_metrics()
+    dashboard.reload_kpis()
+    await until(lambda: dashboard.kpis is not None and not dashboard.reload_kpis.busy)
+    await asyncio.sleep(1.0)
+    grab("guide-dashboard", window)
+
+    analysis = window.show_page("analysis")
+    analysed: list[bool] = []
+    analysis.sig_analysed.connect(lambda: analysed.append(True))
+    analysis.open_log(report.event_log)
+    await until(lambda: analysed and analysis.busy is None, 90)
+    analysis.map.view.fit()
+    await asyncio.sleep(0.5)
+    grab("guide-mining", window)
+
+    audit = window.show_page("audit")
+    audit.apply_filters()
+    await until(lambda: audit.model is not None and audit.model.rowCount() > 10)
+    audit.table.selectRow(0)
+    await asyncio.sleep(0.5)
+    grab("guide-audit", window)
+
+    guide_window = window.show_guide()
+    guide_window.resize(1100, 760)
+    guide_window.move(120, 40)
+    guide_window.show_section("Mine the service department's event log")
+    await asyncio.sleep(0.5)
+    grab("guide-help", window)
+    guide_window.close()
+
+
 SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
     "ai": ai,
     "alerts": alerts,
@@ -715,6 +724,7 @@ SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
     "datasets": datasets,
     "editor": editor,
     "editor-approval": editor_approval,
+    "guide": guide,
     "integrations": integrations,
     "integrations-wizard": integrations_wizard,
     "messages": messages,
@@ -724,9 +734,11 @@ SCENES: dict[str, Callable[[Any], Awaitable[None]]] = {
 }
 
 
+SELF_GRABBING = {"guide"}  # scenes that take several pictures themselves
+
+
 def take(name: str) -> None:
     """One scene in this process: the application, the scenario, the grab."""
-    from PySide6.QtGui import QGuiApplication
 
     from auterity_desktop.ui.app import run_gui
 
@@ -737,8 +749,8 @@ def take(name: str) -> None:
         async def scene() -> None:
             try:
                 await SCENES[name](window)
-                QGuiApplication.primaryScreen().grabWindow(0).save(str(IMAGES / f"{name}.png"))
-                print(f"wrote docs/images/{name}.png")
+                if name not in SELF_GRABBING:
+                    grab(name)
             finally:
                 window.close()
 

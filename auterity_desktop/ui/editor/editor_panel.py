@@ -76,6 +76,7 @@ class EditorPanel(ServicePage):
         self.editor.sig_decided.connect(self.decide)
         self.editor.sig_cancel_requested.connect(self.cancel_run)
         self.editor.sig_message.connect(self.show_message)
+        self.editor.tracker.sig_status.connect(self._run_progressed)
         context.bridge.sig_event.connect(self.editor.tracker.on_event)
         context.theme.sig_theme_changed.connect(self._theme_changed)
         self._theme_changed()
@@ -316,6 +317,13 @@ class EditorPanel(ServicePage):
             self.show_message(f"Running ({run_id[:8]})…")
 
         return self.context.tasks.spawn(work(), on_done=done, on_error=self.failed)
+
+    def _run_progressed(self, status: dict[str, Any]) -> None:
+        """Replace "Running…" once the run ends (or waits for someone)."""
+        state = status.get("status")
+        if state in ("succeeded", "failed", "cancelled", "waiting"):
+            error = f": {status['error']}" if state == "failed" and status.get("error") else ""
+            self.show_message(f"Run {str(status['run_id'])[:8]} {state}{error}", state == "failed")
 
     def decide(self, run_id: str, node_id: str, approved: bool, comment: str) -> Any:
         actor = self.context.session.require()

@@ -45,6 +45,7 @@ def test_run_from_the_editor_shows_states_and_answers_the_approval(make_app: Any
     editor = panel.editor
     panel.run()
     app.until(lambda: editor.approval_bar.isVisible())
+    assert panel.message.text().endswith(" waiting")  # no longer "Running…"
     assert "Offer 18,400?" in editor.approval_text.text()
     items = editor.scene.node_items
     assert items["s"].run_status == "succeeded"
@@ -55,6 +56,7 @@ def test_run_from_the_editor_shows_states_and_answers_the_approval(make_app: Any
     editor.approval_comment.setText("fine")
     editor.approval_bar.findChildren(type(panel.back))[0].click()  # Approve
     app.until(lambda: editor.tracker.status["status"] == "succeeded")
+    assert panel.message.text().endswith(" succeeded")
     assert items["o"].run_status == "succeeded"
     assert not editor.approval_bar.isVisible()
     assert not app.crash.dialogs

@@ -28,6 +28,7 @@ from auterity_desktop.core.errors import ServiceError
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+SMOKE_TEST_TIMEOUT = 60.0
 
 _COMMAND_MODULES = (
     config_cmd,
@@ -50,16 +51,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     gui = commands.add_parser("gui", help="open the application window (the default)")
+    # Hidden: open the window, wait for the services, print what was found and exit (0 = it
+    # works) — the packaged application's smoke test. The value is a time limit in seconds.
+    gui.add_argument(
+        "--smoke-test",
+        nargs="?",
+        type=float,
+        const=SMOKE_TEST_TIMEOUT,
+        default=None,
+        metavar="SECONDS",
+        help=argparse.SUPPRESS,
+    )
     gui.set_defaults(handler=_run_gui)
     for module in _COMMAND_MODULES:
         module.register(commands)
     return parser
 
 
-def _run_gui(_args: argparse.Namespace) -> int:
+def _run_gui(args: argparse.Namespace) -> int:
     from auterity_desktop.ui.app import run_gui  # Qt is loaded only for the GUI
 
-    return run_gui()
+    smoke_test = getattr(args, "smoke_test", None)
+    if smoke_test is None:
+        return run_gui()
+    if not smoke_test > 0:  # NaN too
+        print("auterity: --smoke-test needs a time limit above 0 seconds", file=sys.stderr)
+        return EXIT_USAGE
+    return run_gui(smoke_test=smoke_test)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

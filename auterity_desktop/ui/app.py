@@ -33,11 +33,13 @@ def run_gui(
     env: Mapping[str, str] | None = None,
     config_file: Path | None = None,
     on_shown: Callable[[object], None] | None = None,
+    smoke_test: float | None = None,
 ) -> int:
     """Run the application until its window closes; returns the process exit code.
 
     ``on_shown(window)`` is called once the window is on screen and the event loop runs
-    (the start-up benchmark uses it).
+    (the start-up benchmark uses it). With ``smoke_test`` (seconds) the application closes
+    by itself once the window is shown and the services run (see ``SmokeTest``).
     """
     try:
         settings, sources = load_settings(env, config_file)
@@ -84,6 +86,11 @@ def run_gui(
     window.show()
     if on_shown is not None:
         QTimer.singleShot(0, lambda: on_shown(window))
+    smoke = None
+    if smoke_test:
+        from auterity_desktop.ui.smoke_test import SmokeTest
+
+        smoke = SmokeTest(window, bridge, tasks, crash, smoke_test)
 
     import qasync
 
@@ -97,13 +104,19 @@ def run_gui(
     quit_signals.install()
     closed: asyncio.Future[None] = loop.create_future()
     window.sig_closed.connect(lambda: closed.done() or closed.set_result(None))
+
+    async def lifetime() -> None:
+        await closed
+        # first the GUI's own work (page loads, session checks), then the services under it
+        await tasks.shutdown()
+        await bridge.stop()
+        await cancel_leftover_tasks()
+
     try:
         bridge.start()
-        loop.run_until_complete(closed)
-        # first the GUI's own work (page loads, session checks), then the services under it
-        loop.run_until_complete(tasks.shutdown())
-        loop.run_until_complete(bridge.stop())
-        loop.run_until_complete(cancel_leftover_tasks())
+        # One run of the loop from start to stop: between two run_until_complete calls Qt
+        # can still deliver a timer, and a task stepped then finds no running loop.
+        loop.run_until_complete(lifetime())
     finally:
         quit_signals.uninstall()
         crash.uninstall()
@@ -114,7 +127,7 @@ def run_gui(
         asyncio.set_event_loop(None)
         loop.close()
         shutdown_logging()
-    return 0
+    return smoke.finish() if smoke is not None else 0
 
 
 def _show_fatal_dialog(error: SettingsError) -> None:

@@ -17,6 +17,7 @@ from auterity_desktop.cli import (
     config_cmd,
     db_cmd,
     mine_cmd,
+    samples_cmd,
     serve_cmd,
     user_cmd,
     worker_cmd,
@@ -37,6 +38,7 @@ _COMMAND_MODULES = (
     audit_cmd,
     workflow_cmd,
     mine_cmd,
+    samples_cmd,
     serve_cmd,
     worker_cmd,
 )

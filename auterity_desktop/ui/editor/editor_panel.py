@@ -175,6 +175,8 @@ class EditorPanel(ServicePage):
     def new_workflow(self) -> None:
         if not self.confirm_discard():
             return
+        if self._offer_new_draft():
+            return
         name, ok = QInputDialog.getText(self, "New workflow", "Name:", text="New workflow")
         if not ok or not name.strip():
             return
@@ -182,6 +184,28 @@ class EditorPanel(ServicePage):
         self.editor.set_document(WorkflowDocument(name=name.strip(), nodes=[trigger]), None, None)
         self.editor.stack.resetClean()  # never saved: modified from the start
         self.show_message("A new workflow: add nodes from the palette or press Tab.")
+
+    def _offer_new_draft(self) -> bool:
+        """A new workflow that was never saved survives a crash as a draft: offer it
+        before starting another. True when it was restored."""
+        draft = self.editor.pending_draft(new=True)
+        if draft is None:
+            return False
+        name = str(draft["document"].get("name") or "New workflow")
+        answer = QMessageBox.question(
+            self,
+            "Unsaved new workflow",
+            f"“{name}” was being created in an earlier session and never saved (the "
+            "application may have closed unexpectedly). Restore it?",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            self.editor.remove_draft(new=True)
+            return False
+        trigger = WorkflowNode(id="trigger", type="manual_trigger", name="Start")
+        self.editor.set_document(WorkflowDocument(name=name, nodes=[trigger]), None, None)
+        self.editor.restore_draft(draft)
+        self.show_message("Restored the unsaved new workflow; save to keep it.")
+        return True
 
     def confirm_discard(self, after_save: Any = None) -> bool:
         """Ask before unsaved changes are dropped; True when it is fine to go on. Choosing

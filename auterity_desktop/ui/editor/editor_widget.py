@@ -387,6 +387,8 @@ class WorkflowEditorWidget(QWidget):
         return not self.stack.isClean()
 
     def mark_saved(self, workflow_id: str, version: int) -> None:
+        if self.workflow_id is None:  # first save of a new workflow: its draft is done
+            self.remove_draft(new=True)
         self.workflow_id, self.version = workflow_id, version
         self.stack.setClean()
         self.title.setText(self._title())
@@ -591,10 +593,13 @@ class WorkflowEditorWidget(QWidget):
         return menu
 
     # -- drafts (crash safety) ------------------------------------------------------------
-    def draft_path(self) -> Path | None:
+    def draft_path(self, workflow_id: str | None = None, new: bool = False) -> Path | None:
+        """Where unsaved work on this workflow (or ``workflow_id``, or with ``new`` a
+        workflow never saved) is kept."""
         if self.drafts is None:
             return None
-        return self.drafts / f"{self.workflow_id or 'new'}.json"
+        key = None if new else (workflow_id or self.workflow_id)
+        return self.drafts / f"{key or 'new'}.json"
 
     def write_draft(self) -> None:
         path = self.draft_path()
@@ -616,14 +621,15 @@ class WorkflowEditorWidget(QWidget):
                 "could not write the draft", extra={"path": str(path), "error": str(exc)}
             )
 
-    def remove_draft(self) -> None:
-        path = self.draft_path()
+    def remove_draft(self, new: bool = False) -> None:
+        path = self.draft_path(new=new)
         if path is not None:
             path.unlink(missing_ok=True)
 
-    def pending_draft(self) -> dict[str, Any] | None:
-        """A draft of unsaved changes left for this workflow, if there is a usable one."""
-        path = self.draft_path()
+    def pending_draft(self, new: bool = False) -> dict[str, Any] | None:
+        """A draft of unsaved changes left for this workflow (with ``new``: for a workflow
+        that was never saved), if there is a usable one."""
+        path = self.draft_path(new=new)
         if path is None or not path.exists():
             return None
         try:

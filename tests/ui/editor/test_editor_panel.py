@@ -129,3 +129,44 @@ def test_the_canvas_follows_the_theme(make_app: Any) -> None:
     app.theme.set_mode("dark")
     assert panel.editor.scene.colors == app.theme.colors
     assert panel.editor.scene.colors["window"] != panel.editor.scene.colors.get("light", "")
+
+
+def test_a_new_workflow_never_saved_survives_a_crash(
+    make_app: Any, monkeypatch: Any, data_dir: Any
+) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    app = make_app()
+    app.window.show()
+    app.sign_in_first_admin()
+    page = app.window.show_page("workflows")
+    monkeypatch.setattr(QInputDialog, "getText", lambda *_a, **_k: ("Price watch", True))
+    page.open_editor(None)
+    panel = page.editor()
+    panel.editor.scene.add_node("delay", QPointF(300, 0))
+    panel.editor.write_draft()  # the autosave a moment later; then the process dies
+    draft = data_dir / "drafts" / "new.json"
+    assert draft.exists()
+    panel.editor.stack.setClean()  # forget the work in this process, as a crash would
+    asked: list[str] = []
+
+    def restore(*args: Any, **_: Any) -> QMessageBox.StandardButton:
+        asked.append(args[2])
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", restore)
+    page.open_editor(None)  # the next New…: the draft is offered first
+    assert asked and "“Price watch” was being created in an earlier session" in asked[0]
+    assert panel.editor.model.name == "Price watch"
+    assert sorted(n.type for n in panel.editor.model.nodes.values()) == [
+        "delay",
+        "manual_trigger",
+    ]
+    assert panel.editor.modified and panel.editor.workflow_id is None
+    panel.save()
+    app.until(lambda: not panel.editor.modified)
+    assert not draft.exists()  # saved: the new workflow's draft is done
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a, **_k: QMessageBox.StandardButton.No)
+    page.open_editor(None)  # nothing offered any more: straight to the name
+    assert panel.editor.model.name == "Price watch" and panel.editor.workflow_id is None
+    panel.editor.stack.setClean()  # nothing to ask about when the window closes

@@ -141,3 +141,78 @@ def new_sqlite_databases_start_migrated(
         await original(self)
 
     monkeypatch.setattr(Database, "initialize", initialize)
+
+
+# -- Qt messages outside tests ---------------------------------------------------------------
+# pytest-qt fails a test on a Qt warning (qt_log_level_fail) but listens only from the test's
+# setup to the end of its call. A warning while fixtures tear down or widgets close ("QThread:
+# Destroyed while thread is still running"), at import or between tests would only be printed.
+# This handler takes those: in a test's teardown they fail that teardown; anywhere else they
+# fail the session. Same level and qt_log_ignore patterns as pytest-qt; no_qt_log opts out.
+QT_LOG_RANKS = {"DEBUG": 0, "INFO": 1, "WARNING": 2, "CRITICAL": 3, "NO": 99}
+
+
+class QtMessagesOutsideTests:
+    def __init__(self, config: pytest.Config) -> None:
+        import re
+
+        from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+        kinds = QtMsgType
+        self._rank = {kinds.QtDebugMsg: 0, kinds.QtInfoMsg: 1, kinds.QtWarningMsg: 2,
+                      kinds.QtCriticalMsg: 3, kinds.QtFatalMsg: 4}  # fmt: skip
+        self._threshold = QT_LOG_RANKS.get(str(config.getini("qt_log_level_fail") or "NO"), 99)
+        self._ignore = [re.compile(p) for p in config.getini("qt_log_ignore")]
+        self.pending: list[str] = []  # caught since the last look
+        self.stray: list[str] = []  # caught outside any test's teardown
+        self._install = qInstallMessageHandler
+        self._previous = qInstallMessageHandler(self._handle)
+
+    def _handle(self, kind: Any, _context: Any, message: str) -> None:
+        if self._rank.get(kind, 2) >= self._threshold and not any(
+            p.search(message) for p in self._ignore
+        ):
+            self.pending.append(f"{kind.name}: {message}")
+        else:
+            os.write(2, f"{message}\n".encode(errors="replace"))  # as Qt's own handler does
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.stray += self.pending  # between tests, or at import and collection
+        self.pending = []
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        if call.when == "teardown" and self.pending:
+            text = "Qt messages after the test, while it was torn down:\n  " + "\n  ".join(
+                self.pending
+            )
+            self.pending = []
+            if item.get_closest_marker("no_qt_log"):
+                pass
+            elif report.outcome == "failed":
+                report.sections.append(("Qt messages in teardown", text))
+            else:
+                report.outcome = "failed"
+                report.longrepr = text
+        return report
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.stray += self.pending
+        self.pending = []
+        if self.stray and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.stray:
+            terminalreporter.section("Qt messages outside tests", red=True)
+            for line in self.stray:
+                terminalreporter.line(line)
+
+    def pytest_unconfigure(self) -> None:
+        self._install(self._previous)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(QtMessagesOutsideTests(config), "qt-messages-outside-tests")

@@ -46,7 +46,7 @@ from auterity_desktop.ui.models.ai_table_models import (
 )
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
-from auterity_desktop.ui.pages.page_header import PageHeaderWidget
+from auterity_desktop.ui.pages.page_header import PageHeaderWidget, page_layout
 from auterity_desktop.ui.pages.service_page import ServicePage
 from auterity_desktop.ui.style import restyle
 from auterity_desktop.ui.widgets.ai_deployment_dialog import DeploymentDialog
@@ -129,8 +129,7 @@ class AIPage(ServicePage):
         self.tabs.setTabToolTip(USAGE_TAB, "Requests, tokens, cost and latency per deployment")
         self.tabs.currentChanged.connect(self._tab_changed)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
+        layout = page_layout(self)
         header = PageHeaderWidget(spec.title, spec.summary)
         layout.addWidget(header)
         layout.addLayout(toolbar)
@@ -181,7 +180,9 @@ class AIPage(ServicePage):
         self.deployment_table.selectionModel().selectionChanged.connect(self._deployment_changed)
         self.empty = EmptyStateWidget()
         self.empty.set_text(EMPTY_TITLE, EMPTY_TEXT)
-        self.empty_add_button = self.empty.add_button("Add deployment…")
+        self.empty_add_button = self.empty.add_button(
+            "Add deployment…", "Add a deployment: a provider, its address and a model (Ctrl+N)"
+        )
         self.empty_add_button.clicked.connect(self.add_deployment)
         self.deployment_stack = stacked(self.deployment_table, self.empty)
 
@@ -261,7 +262,9 @@ class AIPage(ServicePage):
             "A policy picks a deployment for each call — the cheapest, the fastest, the least "
             "busy, weighted or in order — retries, falls back and cools failing ones down.",
         )
-        self.policy_empty_add = self.policy_empty.add_button("New policy…")
+        self.policy_empty_add = self.policy_empty.add_button(
+            "New policy…", "Create a routing policy"
+        )
         self.policy_empty_add.clicked.connect(self.new_policy)
         self.policy_stack = stacked(self.policy_table, self.policy_empty)
         self.new_policy_button = _button("&New policy…", "Create a routing policy", self.new_policy)
@@ -292,7 +295,9 @@ class AIPage(ServicePage):
             "A budget caps what calls may cost per day or month — for everything or one "
             "deployment. Once it is spent, routing refuses calls in its scope.",
         )
-        self.budget_empty_add = self.budget_empty.add_button("New budget…")
+        self.budget_empty_add = self.budget_empty.add_button(
+            "New budget…", "Cap the spend per day or month"
+        )
         self.budget_empty_add.clicked.connect(self.new_budget)
         self.budget_stack = stacked(self.budget_table, self.budget_empty)
         self.new_budget_button = _button(

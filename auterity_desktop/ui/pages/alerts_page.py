@@ -50,7 +50,7 @@ from auterity_desktop.ui.models.alert_models import (
 )
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
-from auterity_desktop.ui.pages.page_header import PageHeaderWidget
+from auterity_desktop.ui.pages.page_header import PageHeaderWidget, page_layout
 from auterity_desktop.ui.pages.service_page import ServicePage
 from auterity_desktop.ui.widgets.alert_detail import AlertDetailView
 from auterity_desktop.ui.widgets.alert_dialogs import AcknowledgeDialog, SilenceDialog
@@ -145,8 +145,7 @@ class AlertsPage(ServicePage):
         self.tabs.addTab(self._build_silences_tab(), "&Silences")
         self.tabs.currentChanged.connect(self._tab_changed)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
+        layout = page_layout(self)
         layout.addWidget(PageHeaderWidget(spec.title, spec.summary))
         layout.addLayout(toolbar)
         layout.addWidget(self.tabs, 1)
@@ -175,6 +174,10 @@ class AlertsPage(ServicePage):
         self.open_table.selectionModel().selectionChanged.connect(self._open_selected)
         self.open_empty = EmptyStateWidget()
         self.open_empty.set_text("Nothing is firing", "")
+        self.open_rules_button = self.open_empty.add_button(
+            "Show rules", "See what the rules watch and when they fire"
+        )
+        self.open_rules_button.clicked.connect(lambda: self.tabs.setCurrentIndex(RULES_TAB))
         self.open_stack = stacked(self.open_table, self.open_empty)
         self.open_detail = AlertDetailView()
         self.ack_button = QPushButton("&Acknowledge…")
@@ -206,15 +209,18 @@ class AlertsPage(ServicePage):
         self.past_empty = EmptyStateWidget()
         self.past_empty.set_text(
             "No past alerts", "Alerts appear here once they have resolved, with how long they "
-            "lasted, who acknowledged them and what was sent."
+            "lasted, who acknowledged them and what was sent. Check Firing now for alerts "
+            "that still hold."
         )  # fmt: skip
         self.past_stack = stacked(self.past_table, self.past_empty)
         self.past_detail = AlertDetailView()
         self.range_label = QLabel("")
         self.range_label.setObjectName("PageSubtitle")
         self.newer_button = QPushButton("◀ Newer")
+        self.newer_button.setToolTip(f"The {PAGE_SIZE} alerts that resolved after these")
         self.newer_button.clicked.connect(lambda: self._turn(-1))
         self.older_button = QPushButton("Older ▶")
+        self.older_button.setToolTip(f"The {PAGE_SIZE} alerts that resolved before these")
         self.older_button.clicked.connect(lambda: self._turn(1))
         pager = QHBoxLayout()
         pager.addStretch(1)
@@ -237,12 +243,16 @@ class AlertsPage(ServicePage):
         )  # fmt: skip
         self.rule_stack = stacked(self.rule_table, self.rule_empty)
         self.edit_button = QPushButton("&Edit…")
+        self.edit_button.setToolTip("Change the selected rule (Enter)")
         self.edit_button.clicked.connect(self.edit_rule)
         self.toggle_button = QPushButton("Disable")
+        self.toggle_button.setToolTip("Stop or resume watching with the selected rule")
         self.toggle_button.clicked.connect(self.toggle_selected_rule)
         self.delete_button = QPushButton("&Delete…")
+        self.delete_button.setToolTip("Delete the selected rule; its past alerts stay")
         self.delete_button.clicked.connect(self.delete_selected_rule)
         self.add_rule_button = QPushButton("New rule…")
+        self.add_rule_button.setToolTip("Watch a metric: threshold, rate, anomaly or absence")
         self.add_rule_button.clicked.connect(self.new_rule)
         actions = QHBoxLayout()
         actions.addStretch(1)
@@ -270,6 +280,7 @@ class AlertsPage(ServicePage):
         )  # fmt: skip
         self.silence_stack = stacked(self.silence_table, self.silence_empty)
         self.unsilence_button = QPushButton("&Lift silence")
+        self.unsilence_button.setToolTip("Send notifications about it again from now on")
         self.unsilence_button.clicked.connect(self.unsilence_selected)
         actions = QHBoxLayout()
         actions.addStretch(1)

@@ -39,7 +39,7 @@ from auterity_desktop.core.errors import ErrorCode, ServiceError
 from auterity_desktop.core.events import Event
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
-from auterity_desktop.ui.pages.page_header import PageHeaderWidget
+from auterity_desktop.ui.pages.page_header import PageHeaderWidget, page_layout
 from auterity_desktop.ui.pages.service_page import ServicePage
 from auterity_desktop.ui.widgets.dataset_panel import DatasetsPanel
 from auterity_desktop.ui.widgets.empty_state import EmptyStateWidget
@@ -107,8 +107,7 @@ class AnalysisPage(ServicePage):
         self.tabs.setTabToolTip(PROCESS_TAB, "Process mining of an event log")
         self.tabs.setTabToolTip(DATASETS_TAB, "Tables of data for reports and charts")
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
+        layout = page_layout(self)
         layout.addWidget(PageHeaderWidget(spec.title, spec.summary))
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.message)
@@ -237,9 +236,9 @@ class AnalysisPage(ServicePage):
             "Open an event log — a CSV with a case id, an activity and a timestamp per row, "
             "an XES or a Parquet file — or mine this product's own workflow runs.",
         )
-        self.empty_open = self.empty.add_button("Open log…")
+        self.empty_open = self.empty.add_button("Open log…", self.open_button.toolTip())
         self.empty_open.clicked.connect(self.choose_log)
-        self.empty_runs = self.empty.add_button("Use workflow runs")
+        self.empty_runs = self.empty.add_button("Use workflow runs", self.runs_button.toolTip())
         self.empty_runs.clicked.connect(self.use_runs)
 
         self.process_tab = QWidget()

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -34,7 +33,7 @@ from auterity_desktop.services.compliance.audit_trail import OUTCOMES, AuditFilt
 from auterity_desktop.ui.models.audit_table_model import AuditTableModel
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
-from auterity_desktop.ui.pages.page_header import PageHeaderWidget
+from auterity_desktop.ui.pages.page_header import PageHeaderWidget, page_layout
 from auterity_desktop.ui.pages.service_page import ServicePage
 from auterity_desktop.ui.style import restyle
 
@@ -56,9 +55,10 @@ class AuditPage(ServicePage):
         self.start = QDateTimeEdit(now.addDays(-7))
         self.use_end = QCheckBox("To")
         self.end = QDateTimeEdit(now.addDays(1))
-        for edit in (self.start, self.end):
+        for edit, name in ((self.start, "From date"), (self.end, "To date")):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+            edit.setAccessibleName(name)
         self.actor = QComboBox()
         self.actor.setEditable(True)
         self.action = QComboBox()
@@ -77,24 +77,33 @@ class AuditPage(ServicePage):
         self.text.setClearButtonEnabled(True)
         self.apply_button = QPushButton("&Apply filters")
         self.apply_button.setDefault(True)
+        self.apply_button.setToolTip("Show the entries that match the filters (Enter)")
         self.apply_button.clicked.connect(self.apply_filters)
         self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Reset the filters and show every entry")
         self.clear_button.clicked.connect(self.clear_filters)
         for line in (self.resource, self.text):
             line.returnPressed.connect(self.apply_filters)
+
+        self.text.setAccessibleName("Search")
+
+        def label(text: str, buddy: QWidget) -> QLabel:
+            widget = QLabel(text)
+            widget.setBuddy(buddy)
+            return widget
 
         grid = QGridLayout()
         grid.addWidget(self.use_start, 0, 0)
         grid.addWidget(self.start, 0, 1)
         grid.addWidget(self.use_end, 0, 2)
         grid.addWidget(self.end, 0, 3)
-        grid.addWidget(QLabel("Outcome:"), 0, 4)
+        grid.addWidget(label("O&utcome:", self.outcome), 0, 4)
         grid.addWidget(self.outcome, 0, 5)
-        grid.addWidget(QLabel("Actor:"), 1, 0)
+        grid.addWidget(label("Ac&tor:", self.actor), 1, 0)
         grid.addWidget(self.actor, 1, 1)
-        grid.addWidget(QLabel("Action:"), 1, 2)
+        grid.addWidget(label("Acti&on:", self.action), 1, 2)
         grid.addWidget(self.action, 1, 3)
-        grid.addWidget(QLabel("Resource:"), 1, 4)
+        grid.addWidget(label("&Resource:", self.resource), 1, 4)
         grid.addWidget(self.resource, 1, 5)
         grid.addWidget(self.text, 2, 0, 1, 4)
         grid.addWidget(self.apply_button, 2, 4)
@@ -103,6 +112,7 @@ class AuditPage(ServicePage):
 
         # table and detail
         self.table = QTableView()
+        self.table.setTabKeyNavigation(False)  # Tab leaves the list; arrows move in it
         self.table.setObjectName("AuditTable")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -144,8 +154,7 @@ class AuditPage(ServicePage):
         actions.addWidget(self.verify_button)
         actions.addWidget(self.export_button)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
+        layout = page_layout(self)
         layout.addWidget(PageHeaderWidget(spec.title, spec.summary))
         layout.addLayout(grid)
         layout.addWidget(splitter, 1)

@@ -25,11 +25,14 @@ from PySide6.QtWidgets import (
 from auterity_desktop.services.compliance.engine import CheckResult, ComplianceReport, PolicyState
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
-from auterity_desktop.ui.pages.page_header import PageHeaderWidget
+from auterity_desktop.ui.pages.page_header import PageHeaderWidget, page_layout
 from auterity_desktop.ui.pages.service_page import ServicePage
+from auterity_desktop.ui.widgets.empty_state import set_empty_text
 
 POLICY_COLUMNS = ("Enabled", "Policy", "Severity", "Applies to", "Id")
 FINDING_COLUMNS = ("Checked", "Subject", "Policy", "Node", "Finding")
+NO_CHECKS = "No checks have run yet. Press Check settings now to check the settings."
+NO_FINDINGS = "No violations: everything checked passed the enabled policies. Nothing to do."
 
 
 class CompliancePage(ServicePage):
@@ -46,6 +49,7 @@ class CompliancePage(ServicePage):
 
         self.policy_table = QTableWidget(0, len(POLICY_COLUMNS))
         self.policy_table.setObjectName("PolicyTable")
+        self.policy_table.setTabKeyNavigation(False)  # Tab leaves the list; arrows move in it
         self.policy_table.setHorizontalHeaderLabels(list(POLICY_COLUMNS))
         self.policy_table.verticalHeader().hide()
         self.policy_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -60,6 +64,8 @@ class CompliancePage(ServicePage):
             ' "applies_to": "settings", "rule": {"kind": "min_audit_retention", "min_days": 365}}'
         )
         self.policy_editor.setMaximumHeight(90)
+        self.policy_editor.setAccessibleName("Custom policy (JSON)")
+        self.policy_editor.setTabChangesFocus(True)  # Tab goes on to "Add policy"
         self.add_policy_button = QPushButton("&Add policy")
         self.add_policy_button.setToolTip("Add or update a custom policy from the JSON above")
         self.add_policy_button.clicked.connect(
@@ -77,6 +83,7 @@ class CompliancePage(ServicePage):
         self.summary.setObjectName("PageSubtitle")
         self.findings_table = QTableWidget(0, len(FINDING_COLUMNS))
         self.findings_table.setObjectName("FindingsTable")
+        self.findings_table.setTabKeyNavigation(False)
         self.findings_table.setHorizontalHeaderLabels(list(FINDING_COLUMNS))
         self.findings_table.verticalHeader().hide()
         self.findings_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -89,9 +96,14 @@ class CompliancePage(ServicePage):
             "Double-click a finding to open the node in the workflow editor"
         )
         self.findings_table.cellDoubleClicked.connect(lambda r, _c: self.open_finding(r))
+        set_empty_text(self.findings_table, NO_CHECKS)
         self.check_settings_button = QPushButton("Check &settings now")
+        self.check_settings_button.setToolTip(
+            "Check the current settings against the enabled policies now"
+        )
         self.check_settings_button.clicked.connect(self.check_settings)
         self.export_button = QPushButton("&Export report…")
+        self.export_button.setToolTip("Write the policies and the latest results as an HTML report")
         self.export_button.clicked.connect(self._choose_export)
         findings_box = QGroupBox("Latest results")
         findings_layout = QVBoxLayout(findings_box)
@@ -103,8 +115,7 @@ class CompliancePage(ServicePage):
         buttons.addStretch(1)
         findings_layout.addLayout(buttons)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
+        layout = page_layout(self)
         layout.addWidget(PageHeaderWidget(spec.title, spec.summary))
         layout.addWidget(policies_box, 1)
         layout.addWidget(findings_box, 1)
@@ -160,6 +171,7 @@ class CompliancePage(ServicePage):
             for column, text in enumerate(values):
                 self.findings_table.setItem(row, column, QTableWidgetItem(text))
         report = self.report
+        set_empty_text(self.findings_table, NO_FINDINGS if report.checks else NO_CHECKS)
         score = "n/a" if report.score is None else f"{report.score:.0f}"
         self.summary.setText(
             f"{report.checks} checks · {report.violations} violations · score {score} "

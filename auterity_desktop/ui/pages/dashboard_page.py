@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 from auterity_desktop.core.events import Event
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
-from auterity_desktop.ui.pages.page_header import PageHeaderWidget
+from auterity_desktop.ui.pages.page_header import PageHeaderWidget, page_layout
 from auterity_desktop.ui.pages.service_page import ServicePage
 from auterity_desktop.ui.widgets.coalesced import Coalesced
 from auterity_desktop.ui.widgets.dashboard_layout import (
@@ -122,8 +122,7 @@ class DashboardPage(ServicePage):
         self.area.addWidget(self.empty)
         self.area.addWidget(self.scroll)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
+        layout = page_layout(self)
         layout.addWidget(PageHeaderWidget(spec.title, spec.summary))
         layout.addWidget(self.area, 1)
         layout.addWidget(self.message)

@@ -39,7 +39,7 @@ from auterity_desktop.core.errors import ErrorCode, ServiceError
 from auterity_desktop.core.events import Event
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
-from auterity_desktop.ui.pages.page_header import PageHeaderWidget
+from auterity_desktop.ui.pages.page_header import PageHeaderWidget, page_layout
 from auterity_desktop.ui.pages.service_page import ServicePage
 from auterity_desktop.ui.style import restyle
 from auterity_desktop.ui.widgets.coalesced import Coalesced
@@ -126,6 +126,7 @@ class IntegrationsPage(ServicePage):
 
         # the list
         self.table = QTableView()
+        self.table.setTabKeyNavigation(False)  # Tab leaves the list; arrows move in it
         self.table.setObjectName("IntegrationTable")
         self.table.setAccessibleName("Integrations")
         self.table.setModel(self.proxy)
@@ -147,7 +148,7 @@ class IntegrationsPage(ServicePage):
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.empty = EmptyStateWidget()
         self.empty.set_text(EMPTY_TITLE, EMPTY_TEXT)
-        self.empty_new_button = self.empty.add_button("New integration…")
+        self.empty_new_button = self.empty.add_button("New integration…", self.new_button.toolTip())
         self.empty_new_button.clicked.connect(self.new_integration)
         self.list_stack = QStackedWidget()
         self.list_stack.addWidget(self.table)
@@ -189,8 +190,7 @@ class IntegrationsPage(ServicePage):
         splitter.setChildrenCollapsible(False)
         splitter.setSizes([330, 300])
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
+        layout = page_layout(self)
         layout.addWidget(PageHeaderWidget(spec.title, spec.summary))
         layout.addWidget(self.keyring_banner)
         layout.addLayout(actions)

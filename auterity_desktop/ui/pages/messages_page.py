@@ -51,7 +51,7 @@ from auterity_desktop.ui.models.message_models import (
 from auterity_desktop.ui.models.run_display import format_time
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
-from auterity_desktop.ui.pages.page_header import PageHeaderWidget
+from auterity_desktop.ui.pages.page_header import PageHeaderWidget, page_layout
 from auterity_desktop.ui.pages.service_page import ServicePage
 from auterity_desktop.ui.widgets.coalesced import Coalesced
 from auterity_desktop.ui.widgets.empty_state import EmptyStateWidget
@@ -159,8 +159,7 @@ class MessagesPage(ServicePage):
         self.tabs.addTab(overview, "&Queues and topics")
         self.tabs.addTab(self._build_dead_tab(), "&Dead letters")
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
+        layout = page_layout(self)
         layout.addWidget(PageHeaderWidget(spec.title, spec.summary))
         layout.addLayout(toolbar)
         layout.addWidget(self.tabs, 1)
@@ -198,8 +197,10 @@ class MessagesPage(ServicePage):
         self.range_label = QLabel("")
         self.range_label.setObjectName("PageSubtitle")
         self.previous_button = QPushButton("◀ Newer")
+        self.previous_button.setToolTip("The dead letters that arrived after these")
         self.previous_button.clicked.connect(lambda: self._turn(-1))
         self.next_button = QPushButton("Older ▶")
+        self.next_button.setToolTip("The dead letters that arrived before these")
         self.next_button.clicked.connect(lambda: self._turn(1))
         filters = QHBoxLayout()
         filters.addWidget(QLabel("Queue:"))

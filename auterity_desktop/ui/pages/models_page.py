@@ -44,7 +44,7 @@ from auterity_desktop.ui.models.monitored_model_tables import (
 from auterity_desktop.ui.models.run_display import format_time
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
-from auterity_desktop.ui.pages.page_header import PageHeaderWidget
+from auterity_desktop.ui.pages.page_header import PageHeaderWidget, page_layout
 from auterity_desktop.ui.pages.service_page import ServicePage
 from auterity_desktop.ui.style import restyle
 from auterity_desktop.ui.widgets.coalesced import Coalesced
@@ -159,7 +159,9 @@ class ModelsPage(ServicePage):
             "validation data. Then log its predictions (and later the actual values) through "
             "the API or a workflow: metrics and drift of each feature show up here.",
         )
-        self.empty_register = self.empty.add_button("Register model…")
+        self.empty_register = self.empty.add_button(
+            "Register model…", self.register_button.toolTip()
+        )
         self.empty_register.clicked.connect(self.open_register_dialog)
         self.list_stack = stacked(self.table, self.empty)
 
@@ -203,7 +205,9 @@ class ModelsPage(ServicePage):
         drift_split.addWidget(self.distribution)
         drift_split.setSizes([190, 230])
         self.drift_empty = EmptyStateWidget()
-        self.drift_check_empty = self.drift_empty.add_button("Check drift now")
+        self.drift_check_empty = self.drift_empty.add_button(
+            "Check drift now", self.check_button.toolTip()
+        )
         self.drift_check_empty.clicked.connect(self.check_drift)
         drift_detail = QWidget()
         detail_layout = QVBoxLayout(drift_detail)
@@ -229,8 +233,7 @@ class ModelsPage(ServicePage):
         vertical.setStretchFactor(1, 4)
         vertical.setSizes([130, 520])
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
+        layout = page_layout(self)
         layout.addWidget(PageHeaderWidget(spec.title, spec.summary))
         layout.addLayout(toolbar)
         layout.addWidget(vertical, 1)

@@ -6,12 +6,12 @@ a blank area or controls that do nothing.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QLabel, QWidget
 
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
-from auterity_desktop.ui.pages.page_header import PageHeaderWidget
+from auterity_desktop.ui.pages.page_header import PageHeaderWidget, page_layout
 from auterity_desktop.ui.resources import icon
 
 
@@ -39,8 +39,7 @@ class PlannedPage(QWidget):
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text.setWordWrap(True)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
+        layout = page_layout(self)
         layout.addWidget(header)
         layout.addStretch(1)
         layout.addWidget(self.picture)
@@ -53,4 +52,5 @@ class PlannedPage(QWidget):
 
     def _recolour(self) -> None:
         color = self._context.theme.colors.get("muted_text", "#888888")
-        self.picture.setPixmap(icon(self.spec.icon, color, 64).pixmap(64, 64))
+        ratio = self.devicePixelRatioF()  # drawn for this screen: sharp on high-DPI ones
+        self.picture.setPixmap(icon(self.spec.icon, color, 64).pixmap(QSize(64, 64), ratio))

@@ -34,9 +34,9 @@ from auterity_desktop.core.errors import ErrorCode, ServiceError
 from auterity_desktop.core.events import Event
 from auterity_desktop.ui.models.run_display import RUN_STATUSES, is_unfinished
 from auterity_desktop.ui.models.run_table_model import RunFilterModel, RunTableModel
-from auterity_desktop.ui.pages import PageSpec
+from auterity_desktop.ui.pages import PAGES, PageSpec
 from auterity_desktop.ui.pages.context import PageContext
-from auterity_desktop.ui.pages.page_header import PageHeaderWidget
+from auterity_desktop.ui.pages.page_header import PageHeaderWidget, page_layout
 from auterity_desktop.ui.pages.service_page import ServicePage
 from auterity_desktop.ui.widgets.coalesced import Coalesced
 from auterity_desktop.ui.widgets.empty_state import EmptyStateWidget
@@ -104,6 +104,7 @@ class RunsPage(ServicePage):
 
         # history
         self.table = QTableView()
+        self.table.setTabKeyNavigation(False)  # Tab leaves the list; arrows move in it
         self.table.setObjectName("RunTable")
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
@@ -153,8 +154,7 @@ class RunsPage(ServicePage):
         splitter.setStretchFactor(1, 3)
         splitter.setSizes([260, 420])
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
+        layout = page_layout(self)
         layout.addWidget(PageHeaderWidget(spec.title, spec.summary))
         layout.addLayout(filters)
         layout.addWidget(splitter, 1)
@@ -250,8 +250,8 @@ class RunsPage(ServicePage):
         else:
             self.empty.set_text(
                 "No runs yet",
-                "Run a workflow from the Workflows page (Ctrl+2, then Ctrl+R); its runs, "
-                "each node's data and errors appear here.",
+                f"Run a workflow from the Workflows page (Ctrl+{_page_number('workflows')}, "
+                "then Ctrl+R); its runs, each node's data and errors appear here.",
             )
         self.history.setCurrentWidget(self.empty)
 
@@ -472,3 +472,8 @@ class RunsPage(ServicePage):
         self.failed(exc)
         self._update_buttons()
         self.reload_detail()
+
+
+def _page_number(key: str) -> int:
+    """The N of the page's Ctrl+N shortcut (its place on the navigation rail)."""
+    return next(number for number, spec in enumerate(PAGES, start=1) if spec.key == key)

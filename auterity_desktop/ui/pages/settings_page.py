@@ -30,7 +30,7 @@ from auterity_desktop.config import default_config_file, describe_settings
 from auterity_desktop.core.logging import LOG_FILE_NAME
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
-from auterity_desktop.ui.pages.page_header import PageHeaderWidget
+from auterity_desktop.ui.pages.page_header import PageHeaderWidget, page_layout
 from auterity_desktop.ui.pages.settings_table_model import SettingsTableModel
 from auterity_desktop.ui.theme import ThemeMode
 from auterity_desktop.ui.widgets.api_server_panel import ApiServerPanel
@@ -67,6 +67,7 @@ class SettingsPage(QWidget):
         # Configuration
         self.model = SettingsTableModel(describe_settings(settings, context.sources))
         self.table = QTableView()
+        self.table.setTabKeyNavigation(False)  # Tab leaves the list; arrows move in it
         self.table.setModel(self.model)
         self.table.setObjectName("SettingsTable")
         self.table.verticalHeader().hide()
@@ -123,8 +124,7 @@ class SettingsPage(QWidget):
         self.api_panel = ApiServerPanel(context)
 
         content = QWidget()
-        layout = QVBoxLayout(content)
-        layout.setContentsMargins(24, 20, 24, 20)
+        layout = page_layout(content)
         layout.addWidget(PageHeaderWidget(spec.title, spec.summary))
         layout.addWidget(appearance)
         layout.addWidget(configuration)

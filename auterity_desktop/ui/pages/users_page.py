@@ -32,7 +32,7 @@ from auterity_desktop.services.security.permissions import ACTIONS, RESOURCES
 from auterity_desktop.services.security.user_admin import RoleInfo, UserInfo
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
-from auterity_desktop.ui.pages.page_header import PageHeaderWidget
+from auterity_desktop.ui.pages.page_header import PageHeaderWidget, page_layout
 from auterity_desktop.ui.pages.service_page import ServicePage
 
 USER_COLUMNS = ("User", "Name", "Role", "Status", "Last sign-in")
@@ -80,6 +80,7 @@ class UsersPage(ServicePage):
         # users
         self.user_table = QTableWidget(0, len(USER_COLUMNS))
         self.user_table.setObjectName("UserTable")
+        self.user_table.setTabKeyNavigation(False)  # Tab leaves the list; arrows move in it
         self.user_table.setHorizontalHeaderLabels(list(USER_COLUMNS))
         self.user_table.verticalHeader().hide()
         self.user_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -87,12 +88,16 @@ class UsersPage(ServicePage):
         self.user_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.user_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.new_user_button = QPushButton("&New user…")
+        self.new_user_button.setToolTip("Create an account with a role and a first password")
         self.new_user_button.clicked.connect(self._new_user)
         self.toggle_button = QPushButton("&Disable")
+        self.toggle_button.setToolTip("A disabled account cannot sign in; enable it again later")
         self.toggle_button.clicked.connect(self._toggle_disabled)
         self.reset_button = QPushButton("&Reset password…")
+        self.reset_button.setToolTip("Give the selected account a new password")
         self.reset_button.clicked.connect(self._reset_password)
         self.role_button = QPushButton("Change &role…")
+        self.role_button.setToolTip("Give the selected account another role")
         self.role_button.clicked.connect(self._change_role)
         user_buttons = QHBoxLayout()
         for button in (
@@ -116,6 +121,7 @@ class UsersPage(ServicePage):
         self.role_list.currentRowChanged.connect(self._show_role)
         self.grid = QTableWidget(len(RESOURCES), len(ACTIONS))
         self.grid.setObjectName("PermissionGrid")
+        self.grid.setTabKeyNavigation(False)  # arrows move between cells, Space ticks
         self.grid.setHorizontalHeaderLabels([a.capitalize() for a in ACTIONS])
         self.grid.setVerticalHeaderLabels([r.capitalize() for r in RESOURCES])
         self.grid.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -129,10 +135,13 @@ class UsersPage(ServicePage):
         self.role_note.setObjectName("PageSubtitle")
         self.role_note.setWordWrap(True)
         self.new_role_button = QPushButton("New ro&le…")
+        self.new_role_button.setToolTip("Create a role, then tick what it may do")
         self.new_role_button.clicked.connect(self._new_role)
         self.save_role_button = QPushButton("&Save role")
+        self.save_role_button.setToolTip("Keep the ticked permissions for the selected role")
         self.save_role_button.clicked.connect(self.save_current_role)
         self.delete_role_button = QPushButton("Delete role")
+        self.delete_role_button.setToolTip("Delete the selected role; no account may have it")
         self.delete_role_button.clicked.connect(self._delete_role)
         role_buttons = QHBoxLayout()
         for button in (self.new_role_button, self.save_role_button, self.delete_role_button):
@@ -148,8 +157,7 @@ class UsersPage(ServicePage):
         role_area.addLayout(grid_column, 1)
         roles_box.setLayout(role_area)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 20)
+        layout = page_layout(self)
         layout.addWidget(PageHeaderWidget(spec.title, spec.summary))
         layout.addWidget(users_box, 1)
         layout.addWidget(roles_box, 1)

@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QStackedLayout,
     QStackedWidget,
     QTableView,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -38,7 +37,7 @@ from auterity_desktop.services.workflows.validation import validate
 from auterity_desktop.ui.models.workflow_table_model import WorkflowFilterModel, WorkflowTableModel
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
-from auterity_desktop.ui.pages.page_header import PageHeaderWidget
+from auterity_desktop.ui.pages.page_header import PageHeaderWidget, page_layout
 from auterity_desktop.ui.pages.service_page import ServicePage
 from auterity_desktop.ui.widgets.empty_state import EmptyStateWidget
 from auterity_desktop.ui.widgets.row_selection import select_row
@@ -118,6 +117,7 @@ class WorkflowsPage(ServicePage):
 
         # table, empty state and details
         self.table = QTableView()
+        self.table.setTabKeyNavigation(False)  # Tab leaves the list; arrows move in it
         self.table.setObjectName("WorkflowTable")
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
@@ -136,9 +136,9 @@ class WorkflowsPage(ServicePage):
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.table.doubleClicked.connect(lambda _index: self.open_selected())
         self.empty = EmptyStateWidget()
-        self.empty_new = self.empty.add_button("New workflow…")
+        self.empty_new = self.empty.add_button("New workflow…", self.new_button.toolTip())
         self.empty_new.clicked.connect(self._new)
-        self.empty_import = self.empty.add_button("Import a file…")
+        self.empty_import = self.empty.add_button("Import a file…", self.import_button.toolTip())
         self.empty_import.clicked.connect(self._import)
         self.list_stack = QStackedWidget()
         self.list_stack.addWidget(self.table)
@@ -160,8 +160,7 @@ class WorkflowsPage(ServicePage):
         message_row.addWidget(self.show_run_button)
 
         self.list_page = QWidget()
-        layout = QVBoxLayout(self.list_page)
-        layout.setContentsMargins(24, 20, 24, 20)
+        layout = page_layout(self.list_page)
         layout.addWidget(PageHeaderWidget(spec.title, spec.summary))
         layout.addLayout(toolbar)
         layout.addWidget(splitter, 1)

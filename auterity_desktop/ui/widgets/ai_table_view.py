@@ -31,6 +31,7 @@ class KeyedTableView(QTableView):
         self.proxy.setSortRole(SortRole)
         self.proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.setObjectName(name)
+        self.setTabKeyNavigation(False)  # Tab leaves the list; the arrow keys move in it
         self.setAccessibleName(accessible)
         self.setModel(self.proxy)
         self.setSortingEnabled(True)

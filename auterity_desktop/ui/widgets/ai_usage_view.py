@@ -82,7 +82,8 @@ class UsageView(QWidget):
         self.empty.set_text(
             "No calls in this range",
             "Calls from workflows, the playground and deployment tests show up here per hour "
-            "or day, with their tokens and cost.",
+            "or day, with their tokens and cost. Try a prompt on the Playground tab, or choose "
+            "a longer range.",
         )
         self.stack = QStackedWidget()
         self.stack.addWidget(self.charts_holder)

@@ -19,6 +19,7 @@ class AlertDetailView(QTextBrowser):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("AlertDetail")
+        self.setAccessibleName("Alert details")
         self.setOpenLinks(False)
         self.alert_id: str | None = None
         self.show_alert(None)

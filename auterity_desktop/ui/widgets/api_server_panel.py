@@ -50,6 +50,7 @@ from auterity_desktop.ui.models.request_log_model import MAX_ROWS, RequestLogMod
 from auterity_desktop.ui.models.run_display import format_time
 from auterity_desktop.ui.pages.context import PageContext
 from auterity_desktop.ui.style import restyle
+from auterity_desktop.ui.widgets.empty_state import set_empty_text
 from auterity_desktop.ui.widgets.row_selection import select_row
 
 if TYPE_CHECKING:
@@ -366,6 +367,7 @@ class NewApiKeyDialog(QDialog):
 def _table(name: str) -> QTableView:
     table = QTableView()
     table.setObjectName(name)
+    table.setTabKeyNavigation(False)  # Tab leaves the list; the arrow keys move in it
     table.verticalHeader().hide()
     table.setAlternatingRowColors(True)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -460,6 +462,10 @@ class ApiServerPanel(QWidget):
         self.keys_table = _table("ApiKeysTable")
         self.keys_table.setAccessibleName("API keys")
         self.keys_table.setModel(self.keys_model)
+        set_empty_text(
+            self.keys_table,
+            "No API keys yet. Press Create key… to give a script or another system its own key.",
+        )
         keys_header = self.keys_table.horizontalHeader()
         keys_header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         keys_header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -491,6 +497,11 @@ class ApiServerPanel(QWidget):
         self.log_table = _table("RequestLogTable")
         self.log_table.setAccessibleName("REST request log")
         self.log_table.setModel(self.log_model)
+        set_empty_text(
+            self.log_table,
+            "No requests yet. Calls to the REST API show here as they arrive; switch the API "
+            "on above if it is off.",
+        )
         log_header = self.log_table.horizontalHeader()
         log_header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         log_header.setStretchLastSection(False)

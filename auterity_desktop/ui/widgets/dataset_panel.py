@@ -158,7 +158,9 @@ class DatasetsPanel(QWidget):
             "Open a CSV, Parquet, Excel or XES file to browse it, group it, chart it and "
             "find insights in it.",
         )
-        self.empty.add_button("Open data set…").clicked.connect(self.choose_file)
+        self.empty.add_button("Open data set…", self.open_button.toolTip()).clicked.connect(
+            self.choose_file
+        )
 
         # -- tabs ---------------------------------------------------------------------
         self.tabs = QTabWidget()
@@ -186,6 +188,7 @@ class DatasetsPanel(QWidget):
     def _build_table_tab(self) -> QWidget:
         self.model = DatasetTableModel(parent=self)
         self.table = QTableView()
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
         self.table.setModel(self.model)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
@@ -209,6 +212,7 @@ class DatasetsPanel(QWidget):
     def _build_columns_tab(self) -> QWidget:
         self.columns_model = ColumnInfoModel(self)
         self.columns_view = QTableView()
+        self.columns_view.setTabKeyNavigation(False)
         self.columns_view.setModel(self.columns_model)
         self.columns_view.setAlternatingRowColors(True)
         self.columns_view.verticalHeader().hide()
@@ -256,6 +260,7 @@ class DatasetsPanel(QWidget):
 
         self.result_model = DatasetTableModel(parent=self)
         self.result_view = QTableView()
+        self.result_view.setTabKeyNavigation(False)
         self.result_view.setModel(self.result_model)
         self.result_view.setAlternatingRowColors(True)
         self.result_view.verticalHeader().hide()

@@ -249,6 +249,7 @@ class JsonTreeView(QWidget):
         self.expand_button.setToolTip("Expand every level (up to 10 deep)")
         self.expand_button.clicked.connect(self.expand_all)
         self.collapse_button = QPushButton("Collapse all")
+        self.collapse_button.setToolTip("Show only the top level")
         self.collapse_button.clicked.connect(self.tree.collapseAll)
         self.copy_button = QPushButton("Copy as JSON")
         self.copy_button.setToolTip("Copy the selected member, or everything, as JSON")

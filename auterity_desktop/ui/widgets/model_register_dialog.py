@@ -145,6 +145,7 @@ class RegisterModelDialog(QDialog):
         self.columns = QTableWidget(0, 3)
         self.columns.setHorizontalHeaderLabels(["Column", "Use as", "Example values"])
         self.columns.verticalHeader().hide()
+        self.columns.setTabKeyNavigation(False)  # Tab goes from choice to choice, then on
         header = self.columns.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)

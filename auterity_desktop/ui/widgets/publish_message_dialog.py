@@ -48,6 +48,7 @@ class PublishMessageDialog(QDialog):
         self.topic.lineEdit().setPlaceholderText("e.g. sales.lead.created")
         self.payload = QPlainTextEdit(DEFAULT_PAYLOAD)
         self.payload.setAccessibleName("Payload")
+        self.payload.setTabChangesFocus(True)  # Tab goes on to the buttons, as in a form
         self.payload.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.priority = QSpinBox()
         self.priority.setRange(0, 255)

@@ -40,6 +40,7 @@ class RecordsTableView(QTableView):
         self.model_ = QStandardItemModel(self)
         self.setModel(self.model_)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it
         self.setAlternatingRowColors(True)
         self.truncated = False
 

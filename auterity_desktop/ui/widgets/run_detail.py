@@ -174,6 +174,7 @@ class RunDetailWidget(QWidget):
         self.timeline_model = NodeTimelineModel(colours)
         self.timeline = QTableView()
         self.timeline.setObjectName("TimelineTable")
+        self.timeline.setTabKeyNavigation(False)  # Tab leaves the list; arrows move in it
         self.timeline.setModel(self.timeline_model)
         self.timeline.setItemDelegateForColumn(TIMELINE_COLUMN, TimelineBarDelegate(self.timeline))
         self.timeline.verticalHeader().hide()
@@ -231,6 +232,8 @@ class RunDetailWidget(QWidget):
         layout.addWidget(self.run_error)
         layout.addWidget(self.approval)
         layout.addWidget(self.splitter, 1)
+        layout.addStretch(0)  # takes the room while the splitter is hidden
+        self.splitter.hide()  # until a run is shown: a blank timeline says nothing
 
     # -- run ----------------------------------------------------------------------------
     @property
@@ -244,6 +247,7 @@ class RunDetailWidget(QWidget):
         self.title.setText("Select a run")
         self.title.setStyleSheet("")
         self.info.setText("Its timeline, each node's input and output, and errors show here.")
+        self.splitter.hide()
         self.run_error.hide()
         self.approval.set_approvals([], None)
         self.timeline_model.clear()
@@ -285,6 +289,7 @@ class RunDetailWidget(QWidget):
         self.run_error.setText(f"✘ {status['error']}" if status.get("error") else "")
         self.run_error.setVisible(bool(status.get("error")))
         self.approval.set_approvals(approvals, decider)
+        self.splitter.show()
 
         selected = self.selected_node_id()
         self.timeline_model.set_run(status, nodes)

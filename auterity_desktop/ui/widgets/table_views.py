@@ -33,6 +33,7 @@ def sortable_table(
     proxy.setSortRole(SortRole)
     proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
     table = QTableView()
+    table.setTabKeyNavigation(False)  # Tab leaves the list; the arrow keys move in it
     table.setObjectName(name)
     if accessible:
         table.setAccessibleName(accessible)

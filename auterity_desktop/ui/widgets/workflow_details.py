@@ -32,6 +32,7 @@ PROBLEM_COLUMNS = ("Code", "Node", "Edge", "Problem")
 def _table(columns: Sequence[str], name: str) -> QTableWidget:
     table = QTableWidget(0, len(columns))
     table.setObjectName(name)
+    table.setTabKeyNavigation(False)  # Tab leaves the list; the arrow keys move in it
     table.setHorizontalHeaderLabels(list(columns))
     table.verticalHeader().hide()
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -82,11 +83,14 @@ class WorkflowDetailsWidget(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.description)
         layout.addWidget(self.tabs, 1)
+        layout.addStretch(0)  # takes the room while the tabs are hidden
+        self.tabs.hide()  # until a workflow is shown: blank tables say nothing
 
     def clear(self) -> None:
         self.title.setText("Select a workflow")
         self.description.setText("Its nodes, versions and problems show here.")
         self.node_ids = []
+        self.tabs.hide()
         _fill(self.nodes, [])
         _fill(self.versions, [])
         self.show_problems(None)
@@ -110,6 +114,7 @@ class WorkflowDetailsWidget(QWidget):
         )
         self.tabs.setTabText(self.NODES, f"Nodes ({len(doc.nodes)})")
         self.tabs.setTabText(self.VERSIONS, f"Versions ({len(versions)})")
+        self.tabs.show()
 
     def show_problems(self, problems: list[dict[str, Any]] | None) -> None:
         """``None``: not validated yet; ``[]``: validated and fine."""

@@ -68,6 +68,7 @@ class NewWorkflowDialog(QDialog):
         self.description = QPlainTextEdit()
         self.description.setPlaceholderText("What it does and for whom (optional)")
         self.description.setMaximumHeight(90)
+        self.description.setTabChangesFocus(True)  # Tab goes on to the buttons
         self.error = _error_label()
         form = QFormLayout()
         form.addRow("&Name:", self.name)
@@ -161,6 +162,7 @@ class RunParametersDialog(QDialog):
         self.json_edit = QPlainTextEdit()
         self.json_edit.setObjectName("ParameterJson")
         self.json_edit.setPlaceholderText('{"customer_id": 42, "notify": true}')
+        self.json_edit.setTabChangesFocus(True)  # Tab goes on to the buttons
         self.tabs = QTabWidget()
         self.tabs.addTab(fields, "&Fields")
         self.tabs.addTab(self.json_edit, "&JSON")

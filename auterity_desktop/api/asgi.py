@@ -73,12 +73,14 @@ class GatewayApp:
         request = ApiRequest(
             method=scope["method"],
             path=scope.get("path", "/"),
-            query=parse_qs(raw_query.decode("latin-1"), max_num_fields=200) if raw_query else {},
+            query={},
             headers=headers,
             client=client[0] if client else "local",
         )
         declared = headers.get("content-length")
         try:
+            if raw_query:  # inside the try: too many fields is the client's error, not a 500
+                request.query = parse_qs(raw_query.decode("latin-1"), max_num_fields=200)
             if declared is not None or "transfer-encoding" in headers:
                 request.body = await _read_body(
                     receive,

@@ -212,6 +212,19 @@ async def test_unknown_address_and_method(admin_client: httpx.AsyncClient) -> No
     assert set(patch.headers["allow"].split(", ")) == {"POST", "GET", "PUT", "DELETE"}
 
 
+async def test_a_query_string_with_too_many_fields_is_a_400(
+    admin_client: httpx.AsyncClient,
+) -> None:
+    # found by the fuzzer: parse_qs raised outside the error handling and answered 500
+    query = "&".join(f"metrics=m{i}" for i in range(201))
+    response = await admin_client.get(f"/api/v1/analytics/metrics?{query}")
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/json")
+    error = error_of(response)
+    assert error["code"] == "INVALID_INPUT"
+    assert error["message"] == "The query string is malformed"
+
+
 async def test_concurrent_requests_with_a_new_token_check_the_session_once(api: Api) -> None:
     security = api.platform.security
     real_resume = security.resume

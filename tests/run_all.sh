@@ -66,6 +66,13 @@ step "mypy (core, services, config, platform)"
 "$BIN/mypy"
 
 # --- 5. the test suite, inside a D-Bus session with an unlocked Secret Service ---------
+# The PyInstaller bundle that tests/packaging runs is built meanwhile on the other core
+# (pytest itself runs on one): the tests wait for it instead of building it themselves.
+bundle=$(mktemp -d)
+trap 'rm -rf "$bundle"' EXIT
+(PYTHON="$BIN/python" DISTPATH="$bundle/dist" WORKPATH="$bundle/build" \
+    bash packaging/build.sh >"$bundle/log" 2>&1; echo $? >"$bundle/rc") &
+export AUTERITY_TEST_BUNDLE="$bundle"
 step "pytest"
 export QT_QPA_PLATFORM=offscreen
 bash tests/keyring_session.sh "$BIN/python" -m pytest -q -p no:cacheprovider "$@"
@@ -73,7 +80,7 @@ bash tests/keyring_session.sh "$BIN/python" -m pytest -q -p no:cacheprovider "$@
 # --- 6. the wheel installs into a fresh environment and runs ---------------------------
 step "building the wheel and smoke-testing it in a fresh virtual environment"
 scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
+trap 'rm -rf "$scratch" "$bundle"' EXIT
 "$BIN/python" -m pip wheel -q --no-deps -w "$scratch/dist" .
 "$PYTHON" -m venv "$scratch/venv"
 "$scratch/venv/bin/python" -m pip install -q "$scratch"/dist/*.whl

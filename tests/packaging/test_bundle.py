@@ -25,8 +25,26 @@ RUN_TIMEOUT = 180
 MAX_BUNDLE_MB = 520
 
 
+def _prebuilt(folder: Path) -> Path:
+    """The bundle tests/run_all.sh builds beside the test run (AUTERITY_TEST_BUNDLE):
+    wait for its build to end and take it."""
+    deadline = time.monotonic() + BUILD_TIMEOUT
+    while not (folder / "rc").exists():
+        assert time.monotonic() < deadline, "the bundle's build did not end in time"
+        time.sleep(1)
+    log = (folder / "log").read_text(encoding="utf-8", errors="replace")
+    assert (folder / "rc").read_text().strip() == "0", log[-8000:]
+    print(f"\nbundle built beside the tests: {log.strip().splitlines()[-1:]}")
+    return folder / "dist" / "auterity"
+
+
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    prebuilt = os.environ.get("AUTERITY_TEST_BUNDLE")
+    if prebuilt:
+        app = _prebuilt(Path(prebuilt))
+        assert (app / "auterity").is_file()
+        return app
     work = tmp_path_factory.mktemp("pyinstaller")
     env = {
         **os.environ,

@@ -238,13 +238,7 @@ def test_a_viewer_cannot_mine(make_app: Any, tmp_path: Path) -> None:
     security = app.bridge.platform.security
     admin = app.window.session.principal
     app.run(security.users.create_user(admin, "vic", "Sales-Floor-2026!", "viewer"))
-    app.run(app.window.session.sign_out())
-    app.until(lambda: app.window.login_dialog is not None and not app.window.session.signed_in)
-    dialog = app.window.login_dialog
-    dialog.username.setText("vic")
-    dialog.password.setText("Sales-Floor-2026!")
-    dialog.submit()
-    app.until(lambda: app.window.session.signed_in)
+    app.sign_in_as("vic", "Sales-Floor-2026!")
     page = app.window.show_page("analysis")
     for button in (page.open_button, page.runs_button, page.empty_open, page.empty_runs):
         assert not button.isEnabled()

@@ -134,6 +134,19 @@ class App:
         dialog.submit()
         self.until(lambda: self.window.session.signed_in)
 
+    def sign_in_as(self, username: str, password: str) -> None:
+        """Sign out whoever is signed in and sign in as ``username`` through the dialog."""
+        if self.window.session.signed_in:
+            self.window.sign_out()
+        self.until(
+            lambda: self.window.login_dialog is not None and not self.window.session.signed_in
+        )
+        dialog = self.window.login_dialog
+        dialog.username.setText(username)
+        dialog.password.setText(password)
+        dialog.submit()
+        self.until(lambda: self.window.session.signed_in)
+
     def shutdown(self) -> None:
         self.window.session.stop()
         self.run(self.tasks.shutdown())

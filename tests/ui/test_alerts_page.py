@@ -270,13 +270,7 @@ def test_a_viewer_sees_alerts_but_cannot_change_them(make_app: Any) -> None:
     admin = app.window.session.principal
     app.run(platform.security.users.create_user(admin, "vera", "Viewer-Pass-2026", "viewer"))
     backlog_rule(app)
-    app.run(app.window.session.sign_out())
-    app.until(lambda: app.window.login_dialog is not None and not app.window.session.signed_in)
-    dialog = app.window.login_dialog
-    dialog.username.setText("vera")
-    dialog.password.setText("Viewer-Pass-2026")
-    dialog.submit()
-    app.until(lambda: app.window.session.signed_in)
+    app.sign_in_as("vera", "Viewer-Pass-2026")
     page = open_alerts(app)
     backlog(app, 900)
     app.until(lambda: page.open_model.rowCount() == 1)

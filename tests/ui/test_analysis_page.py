@@ -238,13 +238,7 @@ def test_a_viewer_cannot_mine(make_app: Any, tmp_path: Path) -> None:
     security = app.bridge.platform.security
     admin = app.window.session.principal
     app.run(security.users.create_user(admin, "vic", "Sales-Floor-2026!", "viewer"))
-    app.run(app.window.session.sign_out())
-    app.until(lambda: app.window.login_dialog is not None and not app.window.session.signed_in)
-    dialog = app.window.login_dialog
-    dialog.username.setText("vic")
-    dialog.password.setText("Sales-Floor-2026!")
-    dialog.submit()
-    app.until(lambda: app.window.session.signed_in)
+    app.sign_in_as("vic", "Sales-Floor-2026!")
     page = app.window.show_page("analysis")
     for button in (page.open_button, page.runs_button, page.empty_open, page.empty_runs):
         assert not button.isEnabled()
@@ -284,3 +278,33 @@ def test_filtering_and_layout_without_a_window() -> None:
     assert places[START][0] == 0 and places["a"][0] == 1 and places["b"][0] == 2
     assert places["c"][0] == places["d"][0] == 3 and places[END][0] == 4
     assert human_duration(90) == "1.5 min" and human_duration(2 * 86400) == "2.0 d"
+
+
+def test_the_sample_log_is_offered_once_the_samples_are_loaded(
+    make_app: Any, data_dir: Path, monkeypatch: Any
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    app = signed_in(make_app)
+    page = app.window.show_page("analysis")
+    assert page.empty_sample.isHidden()  # no samples yet: not offered
+    starts: list[str] = []
+
+    def choose(_parent: Any, _title: str, start: str, _filter: str) -> tuple[str, str]:
+        starts.append(start)
+        return "", ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", choose)
+    page.choose_log()
+    app.window.show_page("workflows")
+    app.window.load_samples()
+    app.until(lambda: page.sample_log().exists() and not app.tasks.active, 60)
+    page = app.window.show_page("analysis")
+    assert page.empty_sample.isVisible() and page.empty_sample.toolTip()
+    page.choose_log()
+    assert starts == ["", str(data_dir / "samples")]  # the dialog starts at the samples
+    done: list[bool] = []
+    page.sig_analysed.connect(lambda: done.append(True))
+    page.empty_sample.click()
+    app.until(lambda: done and page.busy is None, 60)
+    assert page.log_label.text().startswith("service_repair_orders: 3,168 events in 400 cases")

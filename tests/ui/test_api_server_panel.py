@@ -269,13 +269,7 @@ def test_a_viewer_cannot_manage_the_api(make_app: Any) -> None:
     platform = app.bridge.platform
     admin = app.window.session.principal
     app.run(platform.security.users.create_user(admin, "vera", "Viewer-Pass-2026", "viewer"))
-    app.window.sign_out()
-    app.until(lambda: app.window.login_dialog is not None and not app.window.session.signed_in)
-    dialog = app.window.login_dialog
-    dialog.username.setText("vera")
-    dialog.password.setText("Viewer-Pass-2026")
-    dialog.submit()
-    app.until(lambda: app.window.session.signed_in)
+    app.sign_in_as("vera", "Viewer-Pass-2026")
     page = app.window.show_page("settings")
     assert page.api_panel is panel
     assert not panel.can_manage

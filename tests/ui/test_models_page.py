@@ -231,13 +231,7 @@ def test_a_viewer_reads_but_cannot_change(make_app: Any) -> None:
     admin = app.window.session.principal
     app.run(ml.register_model(admin, "resale", "1", "regression", FEATURES, cars(50, 6)))
     app.run(security.users.create_user(admin, "vic", "Sales-Floor-2026!", "viewer"))
-    app.run(app.window.session.sign_out())
-    app.until(lambda: app.window.login_dialog is not None and not app.window.session.signed_in)
-    dialog = app.window.login_dialog
-    dialog.username.setText("vic")
-    dialog.password.setText("Sales-Floor-2026!")
-    dialog.submit()
-    app.until(lambda: app.window.session.signed_in)
+    app.sign_in_as("vic", "Sales-Floor-2026!")
     page = open_models(app)
     app.until(lambda: page.model.rowCount() == 1 and page.info is not None)
     for widget in (page.register_button, page.check_button, page.delete_button, page.psi):

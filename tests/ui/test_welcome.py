@@ -108,13 +108,7 @@ def test_a_viewer_cannot_load_samples(make_app: Any) -> None:
     app.sign_in_first_admin()
     platform, admin = app.bridge.platform, app.window.session.principal
     app.run(platform.security.users.create_user(admin, "vera", "Viewer-Pass-2026", "viewer"))
-    app.window.sign_out()
-    app.until(lambda: app.window.login_dialog is not None and not app.window.session.signed_in)
-    dialog = app.window.login_dialog
-    dialog.username.setText("vera")
-    dialog.password.setText("Viewer-Pass-2026")
-    dialog.submit()
-    app.until(lambda: app.window.session.signed_in)
+    app.sign_in_as("vera", "Viewer-Pass-2026")
     assert not app.window.samples_action.isEnabled()
 
 

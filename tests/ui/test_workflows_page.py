@@ -268,13 +268,7 @@ def test_viewer_sees_the_list_but_no_write_buttons(make_app: Any) -> None:
     admin = app.window.session.principal
     app.run(platform.workflows.create(admin, quote_doc("Shared quote")))
     app.run(platform.security.users.create_user(admin, "vera", "Viewer-Pass-2026", "viewer"))
-    app.window.sign_out()
-    app.until(lambda: app.window.login_dialog is not None and not app.window.session.signed_in)
-    dialog = app.window.login_dialog
-    dialog.username.setText("vera")
-    dialog.password.setText("Viewer-Pass-2026")
-    dialog.submit()
-    app.until(lambda: app.window.session.signed_in)
+    app.sign_in_as("vera", "Viewer-Pass-2026")
     page = open_workflows(app)
     app.until(lambda: page.model.rowCount() == 1)
     assert page.select_workflow(page.model.workflow(0).id)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -37,6 +37,8 @@ from PySide6.QtWidgets import (
 
 from auterity_desktop.core.errors import ErrorCode, ServiceError
 from auterity_desktop.core.events import Event
+from auterity_desktop.services.samples.loader import EVENT_LOG as SAMPLE_LOG
+from auterity_desktop.services.samples.loader import FOLDER as SAMPLES_FOLDER
 from auterity_desktop.ui.pages import PageSpec
 from auterity_desktop.ui.pages.context import PageContext
 from auterity_desktop.ui.pages.page_header import PageHeaderWidget, page_layout
@@ -240,6 +242,11 @@ class AnalysisPage(ServicePage):
         self.empty_open.clicked.connect(self.choose_log)
         self.empty_runs = self.empty.add_button("Use workflow runs", self.runs_button.toolTip())
         self.empty_runs.clicked.connect(self.use_runs)
+        self.empty_sample = self.empty.add_button(
+            "Open the sample log",
+            "The service department's repair orders from the dealership samples",
+        )
+        self.empty_sample.clicked.connect(lambda: self.open_log(self.sample_log()))
 
         self.process_tab = QWidget()
         layout = QVBoxLayout(self.process_tab)
@@ -263,6 +270,8 @@ class AnalysisPage(ServicePage):
         allowed = self.may_mine()
         for button in (self.open_button, self.runs_button, self.empty_open, self.empty_runs):
             button.setEnabled(allowed)
+        self.empty_sample.setEnabled(allowed)
+        self.empty_sample.setVisible(self.sample_log().exists())
         self.export_button.setEnabled(allowed and self.log is not None)
         self.filter_button.setEnabled(allowed and self.source_log is not None)
         self.clear_filters_button.setEnabled(allowed)
@@ -370,10 +379,20 @@ class AnalysisPage(ServicePage):
             self.progress_label.setText(text)
 
     # -- opening a log ------------------------------------------------------------------
+    def sample_log(self) -> Path:
+        """Where the dealership samples put their event log (it may not be there)."""
+        return Path(self.context.settings.data_dir) / SAMPLES_FOLDER / SAMPLE_LOG
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.empty_sample.setVisible(self.sample_log().exists())  # loaded since last shown
+
     def choose_log(self) -> Any:
         if not self._usable():
             return None
-        path, _ = QFileDialog.getOpenFileName(self, "Open event log", "", LOG_FILTER)
+        samples = self.sample_log().parent  # a first look starts where the samples are
+        start = str(samples) if samples.is_dir() else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open event log", start, LOG_FILTER)
         return self.open_log(path) if path else None
 
     def _usable(self) -> bool:

@@ -60,6 +60,7 @@ from auterity_desktop.services.analytics.datasets import (
     result_label,
     sort_order,
 )
+from auterity_desktop.services.samples.loader import FOLDER as SAMPLES_FOLDER
 from auterity_desktop.ui.models.dataset_models import ColumnInfoModel, DatasetTableModel
 from auterity_desktop.ui.pages.context import PageContext
 from auterity_desktop.ui.widgets.dataset_chart import DatasetChart
@@ -358,7 +359,8 @@ class DatasetsPanel(QWidget):
 
     # -- opening -------------------------------------------------------------------------
     def choose_file(self) -> None:
-        start = str(self.path.parent) if self.path else str(Path.home())
+        samples = Path(self.context.settings.data_dir) / SAMPLES_FOLDER
+        start = str(self.path.parent if self.path else samples if samples.is_dir() else Path.home())
         name, _ = QFileDialog.getOpenFileName(self, "Open data set", start, FILE_FILTER)
         if not name:
             return

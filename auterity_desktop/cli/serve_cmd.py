@@ -50,12 +50,13 @@ async def _serve(host: str | None, port: int | None) -> None:
         if not is_loopback(server.host):
             print(f"auterity: warning: the REST API answers the network on {server.host}",
                   file=sys.stderr)  # fmt: skip
-        print(f"Serving the REST API on {server.url} (Ctrl+C stops)", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM):  # before the address is announced: a
+            # supervisor may signal as soon as it has read it
             with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C still interrupts
                 loop.add_signal_handler(sig, stop.set)
+        print(f"Serving the REST API on {server.url} (Ctrl+C stops)", flush=True)
         await stop.wait()
         print("Stopping…", flush=True)
         await server.stop()

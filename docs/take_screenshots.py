@@ -709,8 +709,8 @@ async def guide(window: Any) -> None:
     guide_window = window.show_guide()
     guide_window.resize(1100, 760)
     guide_window.move(120, 40)
-    guide_window.show_section("Mine the service department's event log")
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.5)  # laid out at its size, pictures fitted
+    guide_window.contents.setCurrentRow(0)
     grab("guide-help", window)
     guide_window.close()
 

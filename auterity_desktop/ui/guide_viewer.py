@@ -166,11 +166,10 @@ class GuideViewer(QDialog):
     def _jump(self, item: QListWidgetItem) -> None:
         position = int(item.data(Qt.ItemDataRole.UserRole))
         block = self.browser.document().findBlock(position)
-        # to the end first, then back: the heading ends up at the top of the view
-        self.browser.moveCursor(QTextCursor.MoveOperation.End)
-        self.browser.ensureCursorVisible()
         self.browser.setTextCursor(QTextCursor(block))
         self.browser.ensureCursorVisible()
+        bar = self.browser.verticalScrollBar()  # then the heading to the top of the view
+        bar.setValue(bar.value() + self.browser.cursorRect().top() - 8)
 
     def find_next(self) -> bool:
         return self._find(QTextDocument.FindFlag(0))

@@ -162,6 +162,7 @@ def test_guide_opens_from_help_with_contents_search_and_pictures(make_app: Any) 
         assert section in headings
     assert guide.show_section("Read the audit trail")
     assert guide.browser.textCursor().block().text() == "Read the audit trail"
+    assert 0 <= guide.browser.cursorRect().top() <= 40  # the heading at the top of the view
     guide.search.setText("dead-letter queue")
     assert guide.find_next()
     assert guide.browser.textCursor().selectedText().lower() == "dead-letter queue"

@@ -118,6 +118,13 @@ def stop_workers(processes: list[Any]) -> None:
         process.stdout.close()
 
 
+async def first_admin(platform: Any) -> Any:
+    """Create the first administrator and sign in: the principal."""
+    await platform.security.users.create_first_admin("alice", PASSWORD)
+    credentials = {"username": "alice", "password": PASSWORD}
+    return (await platform.security.authenticate_user(credentials)).principal
+
+
 async def throughput(args: argparse.Namespace, url: str, folder: Path) -> list[tuple[int, float]]:
     from auterity_desktop.platform import Platform
     from auterity_desktop.services.workflows.models import RunRow
@@ -125,10 +132,7 @@ async def throughput(args: argparse.Namespace, url: str, folder: Path) -> list[t
     results = []
     os.environ["AUTERITY_DATABASE_URL"] = url
     async with Platform.from_environment(background=False) as platform:
-        await platform.security.users.create_first_admin("alice", PASSWORD)
-        admin = (
-            await platform.security.authenticate_user({"username": "alice", "password": PASSWORD})
-        ).principal
+        admin = await first_admin(platform)
         saved = await platform.workflows.create(admin, workflow())
         for count in args.workers:
             for n in range(args.runs):
@@ -162,10 +166,7 @@ async def claim_overhead(args: argparse.Namespace, url: str) -> tuple[float, flo
 
     os.environ["AUTERITY_DATABASE_URL"] = url
     async with Platform.from_environment(background=False) as platform:
-        await platform.security.users.create_first_admin("alice", PASSWORD)
-        admin = (
-            await platform.security.authenticate_user({"username": "alice", "password": PASSWORD})
-        ).principal
+        admin = await first_admin(platform)
         saved = await platform.workflows.create(admin, workflow())
         for n in range(args.claims):
             await platform.engine.execute_workflow(admin, saved.id, {"n": n})

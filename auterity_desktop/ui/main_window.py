@@ -382,15 +382,12 @@ class MainWindow(QMainWindow):
         )
 
     def _samples_loaded(self, report: Any) -> None:
-        added = len(report.workflows) - len(
-            [name for name in report.skipped if name in report.workflows]
-        )
         self.status.showMessage(
             f"Samples loaded into {report.folder}: {len(report.workflows)} workflows, an event "
             "log, a data set and a model",
             10_000,
         )
-        logger.info("samples loaded (%d workflows, %d new)", len(report.workflows), added)
+        logger.info("samples loaded (%d already there)", len(report.skipped))
         self.show_page("workflows")
 
     def _show_error(self, title: str, exc: BaseException) -> None:

@@ -34,6 +34,13 @@ ROOT = Path(__file__).resolve().parents[3]
 PASSWORD = "Correct-Horse-42!"
 
 
+async def first_admin(platform: Platform) -> Any:
+    """Create the first administrator and sign in: the principal."""
+    await platform.security.users.create_first_admin("alice", PASSWORD)
+    credentials = {"username": "alice", "password": PASSWORD}
+    return (await platform.security.authenticate_user(credentials)).principal
+
+
 class Calls:
     def __init__(self) -> None:
         self.seen: list[tuple[int, str]] = []
@@ -154,12 +161,7 @@ async def test_three_workers_run_500_runs_and_no_node_twice(
     monkeypatch.setenv("AUTERITY_DATABASE_URL", postgres_url)
     with counting_server() as (url, calls):
         async with Platform.from_environment(background=False) as platform:
-            await platform.security.users.create_first_admin("alice", PASSWORD)
-            admin = (
-                await platform.security.authenticate_user(
-                    {"username": "alice", "password": PASSWORD}
-                )
-            ).principal
+            admin = await first_admin(platform)
             saved = await platform.workflows.create(admin, workflow(url))
             with workers(postgres_url, tmp_path, 3) as procs:
                 for n in range(500):
@@ -181,12 +183,7 @@ async def test_a_killed_workers_runs_finish_on_the_others(
     monkeypatch.setenv("AUTERITY_DATABASE_URL", postgres_url)
     with counting_server() as (url, calls):
         async with Platform.from_environment(background=False) as platform:
-            await platform.security.users.create_first_admin("alice", PASSWORD)
-            admin = (
-                await platform.security.authenticate_user(
-                    {"username": "alice", "password": PASSWORD}
-                )
-            ).principal
+            admin = await first_admin(platform)
             saved = await platform.workflows.create(admin, workflow(url, pause=0.3))
             with workers(postgres_url, tmp_path, 3) as procs:
                 for n in range(48):
@@ -270,12 +267,7 @@ async def test_workers_ride_out_a_database_restart(
     monkeypatch.setenv("AUTERITY_DATABASE_URL", postgres_url)
     with counting_server() as (url, calls):
         async with Platform.from_environment(background=False) as platform:
-            await platform.security.users.create_first_admin("alice", PASSWORD)
-            admin = (
-                await platform.security.authenticate_user(
-                    {"username": "alice", "password": PASSWORD}
-                )
-            ).principal
+            admin = await first_admin(platform)
             saved = await platform.workflows.create(admin, workflow(url, pause=0.1))
             console = Platform.from_environment(
                 {"AUTERITY_DATABASE_URL": postgres_url,

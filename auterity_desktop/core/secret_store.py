@@ -4,22 +4,33 @@
 to plain-text files) when no Secret Service, Keychain or Credential Locker is reachable.
 This store refuses both with one clear ``SECRET_STORE_UNAVAILABLE`` error instead. Keyring
 calls block on D-Bus, so they run in a worker thread.
+
+Every entry sits under one keyring service name. ``AUTERITY_KEYRING_SERVICE`` names another,
+so a second console on the same account (a trial copy beside the live one, or each of the
+test suite's parallel workers) keeps its secrets apart instead of overwriting the first's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 from auterity_desktop.core.errors import ErrorCode, ServiceError
 
 SERVICE_NAME = "auterity-desktop"
+SERVICE_NAME_VAR = "AUTERITY_KEYRING_SERVICE"
 _UNUSABLE_BACKENDS = ("keyring.backends.fail", "keyring.backends.null", "keyrings.alt")
 
 
+def default_service_name() -> str:
+    """Read when a store is made, not at import, so the variable may be set late."""
+    return os.environ.get(SERVICE_NAME_VAR, "").strip() or SERVICE_NAME
+
+
 class SecretStore:
-    def __init__(self, service_name: str = SERVICE_NAME, backend: Any | None = None) -> None:
-        self.service_name = service_name
+    def __init__(self, service_name: str | None = None, backend: Any | None = None) -> None:
+        self.service_name = service_name or default_service_name()
         self._backend = backend
 
     def _keyring(self) -> Any:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from auterity_desktop.core.errors import ErrorCode, ServiceError
-from auterity_desktop.core.secret_store import SERVICE_NAME, SecretStore
+from auterity_desktop.core.secret_store import SecretStore, default_service_name
 from auterity_desktop.services.integrations.controller import IntegrationController, secret_ref
 from auterity_desktop.services.integrations.models import IntegrationRow
 from tests.services.conftest import Stack
@@ -21,7 +21,7 @@ from tests.services.integrations.conftest import Inbox, closed_port
 
 
 def stored_secret(integration_id: str, field: str) -> str | None:
-    return keyring.get_password(SERVICE_NAME, secret_ref(integration_id, field))
+    return keyring.get_password(default_service_name(), secret_ref(integration_id, field))
 
 
 async def test_secrets_live_only_in_the_keyring_and_go_with_the_integration(

@@ -17,6 +17,7 @@ import pytest
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 from auterity_desktop.config import CONFIG_FILE_VAR, setting_names
+from auterity_desktop.core.secret_store import SERVICE_NAME_VAR
 
 POSTGRES_ADMIN_URL_VAR = "AUTERITY_TEST_POSTGRES_URL"
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -149,6 +150,7 @@ def new_sqlite_databases_start_migrated(
 # Destroyed while thread is still running"), at import or between tests would only be printed.
 # This handler takes those: in a test's teardown they fail that teardown; anywhere else they
 # fail the session. Same level and qt_log_ignore patterns as pytest-qt; no_qt_log opts out.
+WORKER_OUTPUT_KEY = "qt_messages_outside_tests"
 QT_LOG_RANKS = {"DEBUG": 0, "INFO": 1, "WARNING": 2, "CRITICAL": 3, "NO": 99}
 
 
@@ -198,9 +200,18 @@ class QtMessagesOutsideTests:
                 report.longrepr = text
         return report
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """Under pytest-xdist: what a worker caught outside its tests fails this session."""
+        self.stray += getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY, [])
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.stray += self.pending
         self.pending = []
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:  # an xdist worker: the controller reports and fails
+            workeroutput[WORKER_OUTPUT_KEY] = self.stray
+            return
         if self.stray and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -216,3 +227,29 @@ class QtMessagesOutsideTests:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(QtMessagesOutsideTests(config), "qt-messages-outside-tests")
+    # One Secret Service serves the whole run; parallel workers must not overwrite each
+    # other's entries (AI keys, the token-signing key), so each keeps its own keyring service.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        os.environ.setdefault(SERVICE_NAME_VAR, f"auterity-desktop-test-{worker}")
+
+
+# -- running in parallel (pytest-xdist, as the README's test command does) -------------------
+def uses_postgres(item: pytest.Item) -> bool:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return (
+        "postgres_url" in getattr(item, "fixturenames", ())
+        or item.get_closest_marker("postgres") is not None
+        or any(isinstance(value, str) and value == "postgresql" for value in params.values())
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests on the PostgreSQL server run one after another on one worker: one of them
+    restarts the server, which would cut any other worker's connections. The packaging tests
+    go last, so the bundle they run has been built meanwhile instead of being waited for."""
+    if config.pluginmanager.hasplugin("xdist"):
+        for item in items:
+            if uses_postgres(item):
+                item.add_marker(pytest.mark.xdist_group("postgresql"))
+    items.sort(key=lambda item: item.nodeid.startswith("tests/packaging/"))

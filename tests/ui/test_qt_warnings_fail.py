@@ -66,18 +66,37 @@ def test_no_qt_log_opts_out(warns_in_teardown):
 """
 
 
-@pytest.fixture(scope="module")
-def inner_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str]:
-    folder = tmp_path_factory.mktemp("qt_warnings")
+# Under pytest-xdist (the README's test command) only the workers import the tests.
+INNER_QUIET_TESTS = """
+from PySide6 import QtCore
+
+QtCore.qWarning("polish-check: printed at import")
+
+
+def test_clean_passes(qapp):
+    pass
+
+
+def test_clean_passes_too(qapp):
+    pass
+"""
+
+
+def run_inner(folder: Path, tests: str, *options: str) -> tuple[int, str]:
     (folder / "conftest.py").write_text(INNER_CONFTEST, encoding="utf-8")
-    (folder / "test_inner.py").write_text(INNER_TESTS, encoding="utf-8")
+    (folder / "test_inner.py").write_text(tests, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run(  # the project's configuration: -c pyproject.toml
         [sys.executable, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"), "-p",
-         "no:cacheprovider", "-rA", "-q", str(folder / "test_inner.py")],
+         "no:cacheprovider", "-rA", "-q", *options, str(folder / "test_inner.py")],
         cwd=folder, env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     return done.returncode, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def inner_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str]:
+    return run_inner(tmp_path_factory.mktemp("qt_warnings"), INNER_TESTS)
 
 
 def outcomes(output: str) -> dict[str, set[str]]:
@@ -118,3 +137,14 @@ def test_a_qt_warning_outside_any_test_fails_the_session(inner_run: tuple[int, s
     summary = output.split("Qt messages outside tests", 1)
     assert len(summary) == 2, output
     assert "polish-check: printed at import" in summary[1]
+
+
+def test_a_qt_warning_in_a_parallel_worker_fails_the_session(tmp_path: Path) -> None:
+    code, output = run_inner(tmp_path, INNER_QUIET_TESTS, "-n", "2")
+    results = outcomes(output)
+    assert results["test_clean_passes"] == {"PASSED"}, output
+    assert results["test_clean_passes_too"] == {"PASSED"}, output
+    summary = output.split("Qt messages outside tests", 1)
+    assert len(summary) == 2, output
+    assert "polish-check: printed at import" in summary[1]
+    assert code == pytest.ExitCode.TESTS_FAILED, output

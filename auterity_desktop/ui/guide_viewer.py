@@ -10,11 +10,10 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QUrl
 from PySide6.QtGui import (
     QImageReader,
     QKeySequence,
-    QResizeEvent,
     QShortcut,
     QTextCursor,
     QTextDocument,
@@ -85,10 +84,17 @@ class GuideViewer(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
+        self._anchor: int | None = None  # the section jumped to, kept at the top on reflow
+        self._scrolling = False
+        self.browser.verticalScrollBar().actionTriggered.connect(self._forget_anchor)
+        self.browser.viewport().installEventFilter(self)
+        layout = self.browser.document().documentLayout()
+        layout.documentSizeChanged.connect(lambda _size: self._scroll_to_anchor())
         self.resize(1040, 760)
         self.load()
 
     def load(self) -> None:
+        self._anchor = None
         if not self.path.exists():
             self.browser.setPlainText(
                 f"The user guide is missing from this installation ({self.path}). "
@@ -102,9 +108,28 @@ class GuideViewer(QDialog):
         self._build_contents()
         self.fit_images()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self.fit_images()
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Whatever resizes the text (the window, the splitter, the first show) fits the
+        pictures to it again; the reflow that follows keeps a section jumped to at the top
+        (``documentSizeChanged``: the browser has laid the text out by then)."""
+        if watched is self.browser.viewport() and event.type() == QEvent.Type.Resize:
+            self.fit_images()
+        return super().eventFilter(watched, event)
+
+    def _scroll_to_anchor(self) -> None:
+        if self._anchor is None:
+            return
+        block = self.browser.document().findBlock(self._anchor)
+        top = self.browser.document().documentLayout().blockBoundingRect(block).top()
+        self._scrolling = True
+        try:
+            self.browser.verticalScrollBar().setValue(int(top))
+        finally:
+            self._scrolling = False
+
+    def _forget_anchor(self, *_args: object) -> None:
+        if not self._scrolling:  # the reader scrolled: their place, not ours, from now on
+            self._anchor = None
 
     def fit_images(self) -> None:
         """Screenshots are as wide as the screen they were taken on: show each at most as
@@ -165,11 +190,9 @@ class GuideViewer(QDialog):
 
     def _jump(self, item: QListWidgetItem) -> None:
         position = int(item.data(Qt.ItemDataRole.UserRole))
-        block = self.browser.document().findBlock(position)
-        self.browser.setTextCursor(QTextCursor(block))
-        self.browser.ensureCursorVisible()
-        bar = self.browser.verticalScrollBar()  # then the heading to the top of the view
-        bar.setValue(bar.value() + self.browser.cursorRect().top() - 8)
+        self.browser.setTextCursor(QTextCursor(self.browser.document().findBlock(position)))
+        self._anchor = position
+        self._scroll_to_anchor()  # the heading at the top of the view
 
     def find_next(self) -> bool:
         return self._find(QTextDocument.FindFlag(0))
@@ -178,6 +201,7 @@ class GuideViewer(QDialog):
         return self._find(QTextDocument.FindFlag.FindBackward)
 
     def _find(self, flags: QTextDocument.FindFlag) -> bool:
+        self._anchor = None  # the match is where the reader is now
         text = self.search.text()
         if not text:
             return False

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QAbstractSlider, QMessageBox
 
 from auterity_desktop.ui.guide_viewer import GuideViewer, guide_path
 from auterity_desktop.ui.welcome_dialog import WelcomeDialog
@@ -189,6 +190,35 @@ def _image_names(guide: GuideViewer) -> list[str]:
             it += 1
         block = block.next()
     return names
+
+
+def _heading_top(guide: GuideViewer, title: str) -> int:
+    """Where a heading is in the view, in pixels from its top edge."""
+    block = guide.browser.document().begin()
+    while block.isValid() and block.text() != title:
+        block = block.next()
+    assert block.isValid(), title
+    return guide.browser.cursorRect(QTextCursor(block)).top()
+
+
+def test_a_section_jumped_to_stays_at_the_top_when_the_text_reflows(qtbot: Any) -> None:
+    guide = GuideViewer()
+    qtbot.addWidget(guide)
+    guide.resize(700, 600)  # before it is shown, as Help ▸ User guide does at another size
+    section = "Mine the service department's event log"  # below several pictures
+    assert guide.show_section(section)
+    guide.show()
+    qtbot.waitExposed(guide)
+    for width in (1200, 560, 1000):  # the pictures above it change height with the width
+        guide.resize(width, 640)
+        qtbot.wait(20)
+        assert 0 <= _heading_top(guide, section) <= 40, width
+    # once the reader scrolls, their place is kept: no jump back to the section
+    bar = guide.browser.verticalScrollBar()
+    bar.triggerAction(QAbstractSlider.SliderAction.SliderPageStepAdd)
+    guide.resize(700, 640)
+    qtbot.wait(20)
+    assert _heading_top(guide, section) < 0
 
 
 def test_a_missing_guide_says_where_to_find_it(qtbot: Any, tmp_path: Path) -> None:

@@ -36,13 +36,23 @@ RETRY_FOR = 60.0
 logger = logging.getLogger(__name__)
 
 
+# PostgreSQL's SQLSTATEs for "not now": class 08 (the connection failed or was lost) and the
+# server shutting down, crashed or still starting up. asyncpg's errors carry no
+# OperationalError type for these: while a restarted server replays its log, a connection
+# gets 57P03 "the database system is starting up".
+TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
 def transient(exc: BaseException) -> bool:
     """The database was unreachable or busy, not the change wrong."""
     if isinstance(exc, OSError | ConnectionError | InterfaceError | OperationalError):
         return True
-    if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated) or isinstance(exc.orig, OSError | ConnectionError)
-    return False
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or isinstance(orig, OSError | ConnectionError)
+    ):
+        return True
+    return str(getattr(orig, "sqlstate", None) or "").startswith(TRANSIENT_SQLSTATES)
 
 
 class StateWriter:

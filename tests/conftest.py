@@ -234,22 +234,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.setdefault(SERVICE_NAME_VAR, f"auterity-desktop-test-{worker}")
 
 
-# -- running in parallel (pytest-xdist, as the README's test command does) -------------------
-def uses_postgres(item: pytest.Item) -> bool:
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    return (
-        "postgres_url" in getattr(item, "fixturenames", ())
-        or item.get_closest_marker("postgres") is not None
-        or any(isinstance(value, str) and value == "postgresql" for value in params.values())
-    )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests on the PostgreSQL server run one after another on one worker: one of them
-    restarts the server, which would cut any other worker's connections. The packaging tests
-    go last, so the bundle they run has been built meanwhile instead of being waited for."""
-    if config.pluginmanager.hasplugin("xdist"):
-        for item in items:
-            if uses_postgres(item):
-                item.add_marker(pytest.mark.xdist_group("postgresql"))
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The packaging tests go last, so the bundle they run is built meanwhile (the README's
+    test command builds it in the background) instead of being waited for."""
     items.sort(key=lambda item: item.nodeid.startswith("tests/packaging/"))

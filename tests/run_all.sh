@@ -66,10 +66,10 @@ step "mypy (core, services, config, platform)"
 "$BIN/mypy"
 
 # --- 5. the test suite, inside a D-Bus session with an unlocked Secret Service ---------
-# Two pytest-xdist workers share the machine's two cores; the tests on the PostgreSQL server
-# stay together on one worker (tests/conftest.py says why). The PyInstaller bundle that
-# tests/packaging runs is built meanwhile in the background: those tests are collected last
-# and wait for it instead of building it themselves.
+# Two pytest-xdist workers share the machine's two cores (each test on the PostgreSQL server
+# has a database of its own; the one that restarts a server starts its own server). The
+# PyInstaller bundle that tests/packaging runs is built meanwhile in the background: those
+# tests are collected last and wait for it instead of building it themselves.
 bundle=$(mktemp -d)
 trap 'rm -rf "$bundle"' EXIT
 (PYTHON="$BIN/python" DISTPATH="$bundle/dist" WORKPATH="$bundle/build" \
@@ -78,7 +78,7 @@ export AUTERITY_TEST_BUNDLE="$bundle"
 step "pytest"
 export QT_QPA_PLATFORM=offscreen
 bash tests/keyring_session.sh "$BIN/python" -m pytest -q -p no:cacheprovider \
-    -n 2 --dist loadgroup "$@"
+    -n 2 "$@"
 
 # --- 6. the wheel installs into a fresh environment and runs ---------------------------
 step "building the wheel and smoke-testing it in a fresh virtual environment"

@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 
 from auterity_desktop.platform import Platform
 from auterity_desktop.services.workflows.models import RunRow
+from tests.private_postgres import private_postgres_server
 
 ROOT = Path(__file__).resolve().parents[3]
 PASSWORD = "Correct-Horse-42!"
@@ -224,31 +225,6 @@ async def test_a_killed_workers_runs_finish_on_the_others(
             assert repeated <= len(mine)
 
 
-def restart_postgres() -> None:
-    """Restart the local PostgreSQL cluster on port 5432 (fast: every connection is cut)."""
-    clusters = subprocess.run(
-        ["pg_lsclusters", "-h"], capture_output=True, text=True, check=True
-    ).stdout.split("\n")
-    version, name = next(line.split()[:2] for line in clusters if " 5432 " in f" {line} ")
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "restart", "-m", "fast"],
-        check=True,
-        capture_output=True,
-    )
-
-
-def ensure_postgres_running() -> None:
-    for line in subprocess.run(
-        ["pg_lsclusters", "-h"], capture_output=True, text=True, check=True
-    ).stdout.splitlines():
-        version, name, port, status = line.split()[:4]
-        if port == "5432" and status != "online":
-            subprocess.run(
-                ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "start"],
-                capture_output=True,
-            )
-
-
 async def until_done_across_outages(platform: Platform, total: int, within: float) -> None:
     deadline = time.monotonic() + within
     while True:
@@ -261,11 +237,10 @@ async def until_done_across_outages(platform: Platform, total: int, within: floa
             await asyncio.sleep(0.25)
 
 
-async def test_workers_ride_out_a_database_restart(
-    postgres_url: str, tmp_path: Path, monkeypatch: Any
-) -> None:
-    monkeypatch.setenv("AUTERITY_DATABASE_URL", postgres_url)
-    with counting_server() as (url, calls):
+async def test_workers_ride_out_a_database_restart(tmp_path: Path, monkeypatch: Any) -> None:
+    with private_postgres_server() as server, counting_server() as (url, calls):
+        postgres_url = server.url  # a server of its own: the restart cuts no other test
+        monkeypatch.setenv("AUTERITY_DATABASE_URL", postgres_url)
         async with Platform.from_environment(background=False) as platform:
             admin = await first_admin(platform)
             saved = await platform.workflows.create(admin, workflow(url, pause=0.1))
@@ -286,10 +261,7 @@ async def test_workers_ride_out_a_database_restart(
                     await platform.engine.execute_workflow(admin, saved.id, {"n": n})
                 while len(calls.seen) < 40:  # noqa: ASYNC110 - well under way (another thread counts)
                     await asyncio.sleep(0.05)
-                try:
-                    restart_postgres()
-                finally:  # whatever happened, leave the server running for other tests
-                    ensure_postgres_running()
+                server.restart()
                 before_done = len(calls.seen)
                 await until_done_across_outages(platform, 60, within=180)
                 # the console's relay noticed, reconnected, and hears the workers again

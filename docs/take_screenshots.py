@@ -709,8 +709,10 @@ async def guide(window: Any) -> None:
     guide_window = window.show_guide()
     guide_window.resize(1100, 760)
     guide_window.move(120, 40)
-    await asyncio.sleep(0.5)  # laid out at its size, pictures fitted
-    guide_window.contents.setCurrentRow(0)
+    section = "Getting help"
+    assert guide_window.show_section(section)
+    guide_window.contents.setCurrentRow(guide_window.headings().index(section))
+    await asyncio.sleep(0.5)  # laid out at its size, pictures fitted, the section on top
     grab("guide-help", window)
     guide_window.close()
 

@@ -46,10 +46,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(201, {"received": received, "auth": self.headers.get("X-Api-Key")})
 
 
+class BusyServer(ThreadingHTTPServer):
+    """Accepts as many waiting connections as a real server would: the standard library's
+    backlog of 5 drops connections when many nodes call at once on a busy machine, and the
+    callers then wait out TCP retransmissions until their connect timeout."""
+
+    request_queue_size = 128
+    daemon_threads = True
+
+
 @contextmanager
 def local_http_server() -> Iterator[str]:
     _Handler.hits = {}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server = BusyServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -468,7 +468,12 @@ async def test_real_runs_on_any_database(any_database_url: str) -> None:
 
         slow = {n.node_id: n for n in report.slow_nodes if n.workflow_id == lookup}
         slow["fetch"] = next(n for n in report.slow_nodes if n.node_id == "fetch")
-        assert [n.node_id for n in report.slow_nodes[:3]] == ["pause", "fetch", "appraise"]
+        # slowest first by p95; beyond the 1.5 s pause, the order of nodes a few tenths of a
+        # second apart depends on how busy the machine is, so only the ranking rule is checked
+        assert report.slow_nodes[0].node_id == "pause"
+        p95s = [n.p95 for n in report.slow_nodes]
+        assert p95s == sorted(p95s, reverse=True)
+        assert {"pause", "fetch", "appraise", "lookup"} <= {n.node_id for n in report.slow_nodes}
         # A delay never ends early; recorded times also hold the wait for the database
         # write of the node's start, which grows with 21 runs at once (mostly on
         # PostgreSQL), hence one-sided tolerances.

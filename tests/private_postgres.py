@@ -57,7 +57,8 @@ class PrivateServer:
             capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         if done.returncode != 0:
-            log = (self.data.parent / "server.log").read_text(errors="replace")[-2000:]
+            log_file = self.data.parent / "server.log"
+            log = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
             raise RuntimeError(f"pg_ctl {args[-1]} failed: {done.stderr}\n{log}")
 
     def restart(self) -> None:

@@ -88,8 +88,8 @@ class GuideViewer(QDialog):
         self._scrolling = False
         self.browser.verticalScrollBar().actionTriggered.connect(self._forget_anchor)
         self.browser.viewport().installEventFilter(self)
-        layout = self.browser.document().documentLayout()
-        layout.documentSizeChanged.connect(lambda _size: self._scroll_to_anchor())
+        text_layout = self.browser.document().documentLayout()
+        text_layout.documentSizeChanged.connect(lambda _size: self._scroll_to_anchor())
         self.resize(1040, 760)
         self.load()
 

@@ -298,7 +298,8 @@ async def test_a_slow_reply_times_out(server: ProviderServer, client: httpx.Asyn
     error = await failure(
         provider(client, "openai").complete(endpoint(server, "openai", "slow"), REQUEST, 0.2)
     )
-    assert time.perf_counter() - started < 0.9
+    # gave up before the reply came (a timeout is never early, so no lower bound is needed)
+    assert time.perf_counter() - started < 1.0
     assert error.code is ErrorCode.TIMEOUT
     assert error.details["outcome"] == "timeout" and error.details["timeout"] == 0.2
     assert error.message == "openai-test did not answer within 0.2 s"

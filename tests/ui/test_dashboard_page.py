@@ -5,6 +5,7 @@ user, adding charts through the dialog, and a window that starts without pyqtgra
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from PySide6.QtGui import QImage
 
+from auterity_desktop.services.workflows.message_triggers import queue_name
 from auterity_desktop.ui.widgets.dashboard_layout import (
     ChartSpec,
     SeriesSpec,
@@ -111,6 +113,51 @@ def test_kpi_tiles_show_todays_runs(make_app: Any) -> None:
     assert page.tiles.text("latency").endswith(("ms", " s"))
     assert page.tiles.text("queue") == "4"
     assert page.tiles.text("alerts") == "0"
+
+
+def test_queue_legend_names_a_trigger_queue_by_its_workflow(make_app: Any) -> None:
+    app = signed_in(make_app)
+    platform = app.bridge.platform
+    me = app.window.session.principal
+    triggers = platform.message_triggers
+
+    def listen(name: str, pattern: str) -> str:
+        doc = chain(
+            name,
+            node("m", "message_trigger", "New lead", pattern=pattern),
+            node("log", "log", "Log"),
+        )
+        workflow = app.run(platform.workflows.create(me, doc))
+        queue = queue_name(workflow.id, "m", pattern)
+        app.until(lambda: queue in [name for name, _ in triggers.active.values()])
+        return queue
+
+    app.run(platform.messages.declare_queue("crm.leads", "crm.lead.*"))
+    stored = listen("Lead follow-up", "sales.lead.*")
+    page = dashboard(app)
+    page.live_timer.stop()  # the test makes the ticks
+    app.run(platform.performance.collect_metrics())
+    loads: list[int] = []
+    page.sig_loaded.connect(lambda: loads.append(1))
+    page.reload()  # the stored history names the series
+    app.until(lambda: loads and not page.reload.busy)
+    queues = chart(page, "Queue depth")
+
+    def legend() -> dict[str, tuple[str, str, str]]:
+        return {
+            labels: (curve.name, curve.full_name, queues.legend_buttons[key].toolTip())
+            for key, curve in queues.curves.items()
+            for labels in [json.loads(key[1])["queue"]]
+        }
+
+    assert legend()[stored][:2] == ("Lead follow-up · New lead", f"queue_depth · {stored}")
+    assert stored in legend()[stored][2]  # the tooltip gives the name the Messages page uses
+    assert legend()["crm.leads"][0] == "crm.leads"  # a queue of its own keeps its name
+    # a trigger saved while the dashboard is open: named at the live tick that finds it
+    later = listen("Service reminders", "service.due.#")
+    app.run(platform.performance.sample_product())  # the queue's first depth, now
+    app.run(page.tick_live())
+    assert legend()[later][0] == "Service reminders · New lead"
 
 
 def test_live_then_stored_then_custom_ranges_and_pause(make_app: Any) -> None:

@@ -52,6 +52,8 @@ class MessageTriggers(BaseService):
         self.events = events
         self.enabled = enabled
         self.active: dict[tuple[str, str], tuple[str, Any]] = {}  # trigger → queue, sub
+        # queue → "workflow · trigger node": the queue's name is an id a person cannot read
+        self.titles: dict[str, str] = {}
         self._listeners: list[Any] = []
         self._pending: asyncio.Task[None] | None = None
 
@@ -76,8 +78,9 @@ class MessageTriggers(BaseService):
         if self._pending is None or self._pending.done():
             self._pending = asyncio.ensure_future(self.sync())
 
-    async def wanted(self) -> dict[tuple[str, str], tuple[str, str, int]]:
-        """Every enabled message trigger of every saved workflow: queue, pattern, workers."""
+    async def wanted(self) -> dict[tuple[str, str], tuple[str, str, int, str]]:
+        """Every enabled message trigger of every saved workflow: queue, pattern, workers and
+        a title for people."""
         async with self.store.database.session() as db:
             ids = list(
                 (
@@ -95,7 +98,8 @@ class MessageTriggers(BaseService):
                     continue
                 concurrency = int(node.params.get("concurrency") or 1)
                 name = queue_name(workflow_id, node.id, pattern)
-                result[(workflow_id, node.id)] = (name, pattern, concurrency)
+                title = f"{saved.document.name} · {node.name}"
+                result[(workflow_id, node.id)] = (name, pattern, concurrency, title)
         return result
 
     async def sync(self) -> None:
@@ -105,12 +109,13 @@ class MessageTriggers(BaseService):
         except Exception:
             logger.exception("could not read the workflows' message triggers")
             return
+        self.titles = {name: title for name, _, _, title in wanted.values()}
         for key, (name, subscription) in list(self.active.items()):
             if wanted.get(key, ("",))[0] != name:
                 await subscription.stop()
                 del self.active[key]
                 await self.queue.delete_queue(name)
-        for key, (name, pattern, concurrency) in wanted.items():
+        for key, (name, pattern, concurrency, _) in wanted.items():
             if key in self.active:
                 continue
             workflow_id, node_id = key

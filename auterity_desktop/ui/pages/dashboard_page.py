@@ -516,7 +516,7 @@ class DashboardPage(ServicePage):
                     key = (series.metric, labels_key(series.labels))
                     if key not in points:
                         keys.append(key)
-            chart.set_curves(_named(keys))
+            chart.set_curves(_named(keys, self._queue_titles()))
             chart.clear_data()
             for key, (t, v) in points.items():
                 chart.set_history(key, t, v)
@@ -533,6 +533,9 @@ class DashboardPage(ServicePage):
         self.window_bounds = (start, end)
         self.grid.set_window(start, end, live=live)
         self.grid.redraw()
+
+    def _queue_titles(self) -> dict[str, str]:
+        return self.platform.message_triggers.titles
 
     def _on_live_timer(self) -> None:
         if self.range_key == LIVE and self._live() and self.isVisible() and not self._stale:
@@ -557,7 +560,7 @@ class DashboardPage(ServicePage):
                     continue
                 key = (metric, key_text)
                 if key not in chart.curves:  # e.g. a queue declared since the history load
-                    chart.set_curves(_named([*chart.curves, key]))
+                    chart.set_curves(_named([*chart.curves, key], self._queue_titles()))
                 if math.isfinite(value):
                     chart.append(key, sample.at, value * unit.scale)
             for curve in chart.curves.values():
@@ -649,14 +652,23 @@ class DashboardPage(ServicePage):
             self.show_message(done)
 
 
-def _named(keys: list[tuple[str, str]]) -> list[tuple[tuple[str, str], str, str]]:
-    """(key, legend name, full name) of a chart's (metric, labels key) series."""
+def _named(
+    keys: list[tuple[str, str]], queue_titles: dict[str, str]
+) -> list[tuple[tuple[str, str], str, str]]:
+    """(key, legend name, full name) of a chart's (metric, labels key) series. The legend
+    names a message trigger's queue by its workflow and node; the full name (in the entry's
+    tooltip and in exports) keeps the queue's own name, which the Messages page lists."""
     import json
 
     from auterity_desktop.ui.widgets.chart_series import legend_names, series_label
 
     series = [(metric, json.loads(text)) for metric, text in keys]
-    short = legend_names(series)
+    short = legend_names(
+        [
+            (metric, {k: queue_titles.get(v, v) if k == "queue" else v for k, v in labels.items()})
+            for metric, labels in series
+        ]
+    )
     return [
         (key, name, series_label(metric, labels))
         for key, name, (metric, labels) in zip(keys, short, series, strict=True)

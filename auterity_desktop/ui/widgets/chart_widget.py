@@ -349,7 +349,7 @@ class ChartWidget(QFrame):
             button = QToolButton()
             button.setObjectName("ChartLegendEntry")
             button.setText(curve.name)
-            button.setToolTip(f"{curve.name}: click to hide or show")
+            button.setToolTip(f"{curve.full_name}: click to hide or show")
             button.setCheckable(True)
             button.setChecked(curve.isVisible())
             button.setAutoRaise(True)

@@ -55,6 +55,9 @@ async def test_one_run_per_message_including_those_sent_before_it_listened(
     saved = await engine.store.create(admin, listener("leads.#"))
     triggers = MessageTriggers(engine.store, engine, queue, stack.events)
     await triggers.initialize()
+    trigger = next(n for n in saved.document.nodes if n.id == "m")
+    title = f"{saved.document.name} · {trigger.name}"
+    assert triggers.titles == {queue_name(saved.id, "m", "leads.#"): title}
     try:
         await queue.publish("leads.web.new", {"lead": "L-1"})
         await queue.publish("service.booked", {"lead": "nope"})  # another topic
@@ -83,6 +86,7 @@ async def test_one_run_per_message_including_those_sent_before_it_listened(
                 break
             await asyncio.sleep(0.02)
         assert [name for name, _ in reopened.active.values()] == [moved]
+        assert reopened.titles == {moved: title}
         assert await queue.queue(queue_name(saved.id, "m", "leads.#")) is None  # removed
         await queue.publish("vip.lead", {"lead": "L-3"})
         await runs_of(engine, admin, saved.id, 3)

@@ -4,6 +4,7 @@ and a curve repaints only what changed."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -135,3 +136,66 @@ def test_axis_ranges_and_partial_repaints(qapp: Any) -> None:
     curve.stage(0.0, 2010.0, 200)
     assert curve.commit(view, 0.1, 100.0)
     assert curve.repaints == 2
+
+
+def test_sparse_series_are_drawn_as_dots(qtbot: Any) -> None:
+    """A series with a few values in view (the first minute after start-up) shows each
+    value as a dot: a lone value drawn as one pixel, or a line few pixels long, is lost."""
+    from PySide6.QtGui import QColor
+
+    from auterity_desktop.ui.theme import load_palette
+    from auterity_desktop.ui.widgets.chart_widget import ChartWidget
+
+    chart = ChartWidget("Runs", load_palette("light"))
+    qtbot.addWidget(chart)
+    chart.resize(420, 260)
+    chart.show()
+    qtbot.waitExposed(chart)
+    chart.set_curves([("lone", "lone"), ("dense", "dense")])
+    lone, dense = chart.curves["lone"], chart.curves["dense"]
+    chart.set_history("lone", np.array([250.0]), np.array([3.0]))
+    t = np.linspace(0.0, 300.0, 600)
+    chart.set_history("dense", t, 2.0 + np.sin(t / 10))
+    chart.set_window(0.0, 300.0)
+    chart.redraw()
+    assert lone.markers and not dense.markers  # 600 points in about 350 pixels are a line
+
+    def pixels_of(colour: QColor) -> int:
+        image = chart.plot.grab().toImage()
+        return sum(
+            image.pixelColor(x, y) == colour
+            for x in range(image.width())
+            for y in range(image.height())
+        )
+
+    assert pixels_of(lone.colour) >= 12  # a dot of 5 pixels across, not a single pixel
+    lone.setVisible(False)
+    chart.redraw()
+    assert pixels_of(lone.colour) == 0  # and those pixels were the lone value's dot
+
+
+@pytest.mark.parametrize("width", [260, 320, 420, 1200])
+def test_time_axis_labels_a_live_window_of_any_width(qtbot: Any, width: int) -> None:
+    """Every chart of the live five minutes shows at least two time labels, wherever the
+    window starts; pyqtgraph's own steps (1, 5, 15 minutes) left narrow charts with one
+    label or none."""
+    from auterity_desktop.ui.theme import load_palette
+    from auterity_desktop.ui.widgets.chart_widget import ChartWidget
+
+    chart = ChartWidget("Runs", load_palette("light"))
+    qtbot.addWidget(chart)
+    chart.resize(width, 260)
+    chart.show()
+    qtbot.waitExposed(chart)
+    axis = chart.axis
+    start = 1_790_000_000.0 + 17  # five minutes that do not begin on a round minute
+    for shift in range(0, 300, 37):
+        x0, x1 = start + shift, start + shift + 300
+        chart.set_window(x0, x1, live=True)
+        chart.redraw()
+        chart.plot.grab()  # paint: the axis learns its font there
+        levels = axis.tickValues(x0, x1, axis.geometry().width())
+        ticks = [t for _, values in levels for t in values if x0 <= t <= x1]
+        assert 2 <= len(ticks) <= max(2, width // 45), (width, shift, levels)
+        strings = [t for sp, values in levels for t in axis.tickStrings(values, 1.0, sp)]
+        assert all(re.fullmatch(r"\d\d:\d\d(:\d\d)?", t) for t in strings), strings

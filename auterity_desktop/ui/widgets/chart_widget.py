@@ -70,6 +70,10 @@ def nice_range(low: float, high: float) -> tuple[float, float]:
     return math.floor(lo / step) * step, top
 
 
+MARKER_PX = 5  # diameter of the dot drawn on each point of a sparse series
+MARKER_SPACING_PX = 8  # dots are drawn while points are this far apart on average
+
+
 class ChartCurveItem(pg.GraphicsObject):  # type: ignore[misc]
     """One series: its buffer and the polyline drawn for the visible range.
 
@@ -87,6 +91,10 @@ class ChartCurveItem(pg.GraphicsObject):  # type: ignore[misc]
         self._pen = QPen(colour)
         self._pen.setCosmetic(True)
         self._pen.setWidth(1)
+        self._dot = QPen(self._pen)
+        self._dot.setWidth(MARKER_PX)
+        self._dot.setCapStyle(Qt.PenCapStyle.RoundCap)
+        self.markers = False  # few points in view: each one is drawn as a dot too
         self.opts: dict[str, Any] = {"pen": self._pen, "antialias": False, "name": name}
         self._poly = QPolygonF()
         self._t = np.empty(0)
@@ -99,6 +107,7 @@ class ChartCurveItem(pg.GraphicsObject):  # type: ignore[misc]
 
     def set_colour(self, colour: QColor) -> None:
         self._pen.setColor(colour)
+        self._dot.setColor(colour)
         self.update()
 
     @property
@@ -137,13 +146,15 @@ class ChartCurveItem(pg.GraphicsObject):  # type: ignore[misc]
         self._pixels = pixels
         self._poly = pg.functions.arrayToQPolygonF(t, v) if len(t) else QPolygonF()
         self._t = t
-        if view != self._rect:
+        markers = len(t) * MARKER_SPACING_PX <= view.width() * sx
+        if view != self._rect or markers != self.markers:
+            self.markers = markers
             self.prepareGeometryChange()
             self._rect = QRectF(view)
             self.update()
         else:
             start = float(t[max(first - 1, 0)]) if len(t) and first > 0 else view.left()
-            pad = 2 / max(sx, 1e-300)
+            pad = (MARKER_PX if self.markers else 2) / max(sx, 1e-300)
             self.update(
                 QRectF(start - pad, view.top(), view.right() - start + 2 * pad, view.height())
             )
@@ -167,17 +178,40 @@ class ChartCurveItem(pg.GraphicsObject):  # type: ignore[misc]
         count = len(self._t)
         if not count:
             return
-        painter.setPen(self._pen)
-        if count == 1:
-            painter.drawPoint(self._poly[0])
-            return
         exposed = option.exposedRect
         lo = max(int(np.searchsorted(self._t, exposed.left(), side="left")) - 1, 0)
         hi = min(int(np.searchsorted(self._t, exposed.right(), side="right")) + 1, count)
-        if lo == 0 and hi == count:
-            painter.drawPolyline(self._poly)
-        elif hi - lo >= 2:
-            painter.drawPolyline(self._poly.mid(lo, hi - lo))
+        shown = self._poly if lo == 0 and hi == count else self._poly.mid(lo, hi - lo)
+        if len(shown) >= 2:
+            painter.setPen(self._pen)
+            painter.drawPolyline(shown)
+        if self.markers or count == 1:  # a lone value is a dot, not an invisible pixel
+            painter.setPen(self._dot)
+            painter.drawPoints(shown)
+
+
+class TimeAxisItem(pg.DateAxisItem):  # type: ignore[misc]
+    """pyqtgraph's date axis, with minute ticks that may also step by 2, 10 or 30 minutes
+    and room reserved for the "00:00" actually drawn (not a wider "MMM 00"). With its own
+    steps of 1, 5 or 15 minutes a narrow chart of the live five minutes got one time label
+    or none."""
+
+    def __init__(self) -> None:
+        super().__init__(orientation="bottom")
+        from pyqtgraph.graphicsItems import DateAxisItem as dates
+
+        self.zoomLevels[15 * 60] = dates.ZoomLevel(
+            [
+                dates.TickSpec(dates.DAY_SPACING, dates.makeSStepper(dates.DAY_SPACING), "%a %d"),
+                dates.TickSpec(
+                    dates.MINUTE_SPACING,
+                    dates.makeSStepper(dates.MINUTE_SPACING),
+                    "%H:%M",
+                    autoSkip=[1, 2, 5, 10, 15, 30],
+                ),
+            ],
+            "00:00",
+        )
 
 
 class _PlotEvents(QObject):
@@ -244,7 +278,7 @@ class ChartWidget(QFrame):
         header.addStretch(1)
         header.addWidget(self.menu_button)
 
-        self.axis = pg.DateAxisItem(orientation="bottom")
+        self.axis = TimeAxisItem()
         self.plot = pg.PlotWidget(axisItems={"bottom": self.axis})
         self.plot.setMinimumHeight(170)
         item = self.plot.getPlotItem()

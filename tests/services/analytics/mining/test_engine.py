@@ -307,4 +307,8 @@ async def test_event_loop_stays_responsive_while_mining(
         done.set()
         await ticking
     assert len(gaps) > 20
-    assert max(gaps) < 0.1, f"the event loop was blocked for {max(gaps) * 1000:.0f} ms"
+    # Work done on the loop would block it for as long as the step takes (the import of the
+    # 200,000 events alone takes about 0.6 s); 250 ms is where a person notices a freeze,
+    # and leaves room for a machine busy with other tests (40 ms seen next to three
+    # CPU-bound processes).
+    assert max(gaps) < 0.25, f"the event loop was blocked for {max(gaps) * 1000:.0f} ms"

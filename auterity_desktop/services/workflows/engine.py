@@ -50,6 +50,7 @@ from auterity_desktop.services.workflows.run_state import (
     NODE_INSERT,
     RUN_FINAL,
     RUN_INSERT,
+    RUN_STARTED,
     RUN_STATUS,
     UNFINISHED_RUN,
     NodeState,
@@ -104,11 +105,19 @@ class WorkflowEngine(RunLoop, BaseService):
         self._slots: asyncio.Semaphore | None = None
         self._runs: dict[str, RunState] = {}
         self._http: Any = None
-        self.writer = StateWriter(database)
         self._graphs: dict[tuple[str, int], RunGraph] = {}
         self._maintenance: list[asyncio.Task[None]] = []
         self.services: dict[str, Any] = {}  # other services nodes use, e.g. "integrations"
         self.owner = make_owner()
+        # fenced: a run another process took over gets no more writes from here
+        self._leases_at = time.time()  # every lease of this process was fresh then
+        self.writer = StateWriter(
+            database,
+            self.owner,
+            takes={RUN_STARTED},
+            on_lost=self._lose,
+            fence_needed=self._leases_in_doubt,
+        )
         self.interrupted: list[str] = []  # runs found cut off by a crash at start-up
         self.lease = lease
         # A worker process (``auterity worker``): runs it stops driving on shutdown go back
@@ -196,7 +205,9 @@ class WorkflowEngine(RunLoop, BaseService):
         names this process was taken over by another (this one stalled past its lease):
         stop driving it here, writing nothing, so the two do not both go on."""
         active = [r.id for r in self._runs.values() if r.active]
+        now = time.time()
         if not active:
+            self._leases_at = now  # nothing to lose; a run started later has a newer beat
             return
         async with self.database.begin() as conn:
             kept = set(
@@ -204,19 +215,43 @@ class WorkflowEngine(RunLoop, BaseService):
                     await conn.execute(
                         update(RunRow)
                         .where(RunRow.id.in_(active), RunRow.owner == self.owner)
-                        .values(heartbeat=time.time())
+                        .values(heartbeat=now)
                         .returning(RunRow.id)
                     )
                 ).scalars()
             )
+        if kept.issuperset(active):
+            self._leases_at = now
+        # else: the lost runs' changes already on their way must still be checked (refused)
         for run_id in active:
-            run = self._runs.get(run_id)
-            if run_id not in kept and run is not None and run.active:
-                logger.warning("another process took this run over", extra={"run_id": run_id})
-                run.lost = True
-                for task in list(run.tasks):
-                    task.cancel()
-                run.task.cancel()  # type: ignore[union-attr]
+            if run_id not in kept:
+                self._lose(run_id)
+
+    def _leases_in_doubt(self) -> bool:
+        """Whether a batch of run state must check that its runs are still this process's.
+
+        On PostgreSQL always: consoles and workers on other machines, with other clocks,
+        share its runs. On SQLite the processes share one machine, one clock and one writer
+        at a time, and a run is only taken over once its heartbeat is a lease old; while
+        this process has refreshed its leases within a third of that, none can be, so the
+        check is skipped: one more round trip per commit, it made the 10,000-node engine
+        benchmark about 60 % slower.
+        It runs after the batch's changes, under the write lock, so a stall before the
+        commit is noticed too."""
+        if self.database.dialect != "sqlite":
+            return True
+        return time.time() - self._leases_at > self.lease / 3
+
+    def _lose(self, run_id: str) -> None:
+        """Another process drives the run now: stop driving it here, writing nothing."""
+        run = self._runs.get(run_id)
+        if run is None or not run.active or run.lost:
+            return
+        logger.warning("another process took this run over", extra={"run_id": run_id})
+        run.lost = True
+        for task in list(run.tasks):
+            task.cancel()
+        run.task.cancel()  # type: ignore[union-attr]
 
     # -- workers (team mode) ------------------------------------------------------------
     @staticmethod
@@ -457,9 +492,16 @@ class WorkflowEngine(RunLoop, BaseService):
         return await self.run_status(run_id)
 
     async def settled(self, run_id: str) -> None:
-        """Wait until this process has nothing more to do for the run."""
+        """Wait until this process has nothing more to do for the run. The run's task may
+        end cancelled (a shutdown, or another process took the run over); that ends the
+        wait, it does not cancel the waiter."""
         while (run := self._runs.get(run_id)) is not None and run.active:
-            await asyncio.shield(run.task)  # type: ignore[arg-type]
+            try:
+                await asyncio.shield(run.task)  # type: ignore[arg-type]
+            except asyncio.CancelledError:
+                waiter = asyncio.current_task()
+                if waiter is not None and waiter.cancelling():
+                    raise
 
     @guarded("runs", "read")
     async def status(self, actor: Principal, run_id: str) -> dict[str, Any]:

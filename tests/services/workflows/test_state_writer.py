@@ -36,6 +36,8 @@ def as_a_run_meets_it(error: Exception) -> DBAPIError:
         asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator"),
         asyncpg.exceptions.CrashShutdownError("terminating connection because of crash"),
         asyncpg.exceptions.ConnectionFailureError("connection failure"),
+        asyncpg.exceptions.DeadlockDetectedError("deadlock detected"),
+        asyncpg.exceptions.SerializationError("could not serialize access"),
     ],
 )
 def test_a_server_that_is_away_is_worth_waiting_for(error: Exception) -> None:

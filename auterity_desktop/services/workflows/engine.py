@@ -168,10 +168,8 @@ class WorkflowEngine(RunLoop, BaseService):
         if self.resume_interrupted:
             logger.warning("resuming runs a crash interrupted", extra={"runs": cut_off})
             for run_id in cut_off:
-                if not await self._claim(run_id, "interrupted"):
-                    continue  # another process found it at the same moment and took it
-                try:
-                    await self._continue(run_id)
+                try:  # False: another process found it at the same moment and took it
+                    await self.resume_interrupted_run(run_id)
                 except ServiceError as exc:
                     logger.error(
                         "could not resume an interrupted run",
@@ -639,9 +637,41 @@ class WorkflowEngine(RunLoop, BaseService):
 
     @guarded("runs", "execute")
     async def resume(self, actor: Principal, run_id: str) -> None:
-        """Continue an interrupted run: finished nodes keep their results, the rest run."""
-        await self._continue(run_id)
+        """Continue an interrupted run: finished nodes keep their results, the rest run.
+        The run is claimed first, so of two consoles resuming it at once exactly one
+        drives it; a run that is not interrupted (finished, waiting for a decision, or
+        driven somewhere) is refused."""
+        if not await self.resume_interrupted_run(run_id):
+            async with self.database.engine.connect() as conn:
+                status = (
+                    await conn.execute(select(RunRow.status).where(RunRow.id == run_id))
+                ).scalar_one_or_none()
+            _ensure_open(run_id, status)
+            raise ServiceError(
+                ErrorCode.CONFLICT,
+                f"Run {run_id} is {status}, not interrupted: only an interrupted run can be "
+                "resumed",
+                {"run_id": run_id, "status": status},
+            )
         await self.audit.record(actor.username, "run.resumed", f"runs/{run_id}", "success", {})
+
+    async def resume_interrupted_run(self, run_id: str) -> bool:
+        """Claim an interrupted run and drive it on here; False when it is not interrupted
+        (any more: another process may have just claimed it)."""
+        if not await self._claim(run_id, "interrupted"):
+            return False
+        try:
+            await self._continue(run_id)
+        except BaseException:  # e.g. its workflow version is gone: leave it as it was
+            async with self.database.begin() as conn:
+                await conn.execute(
+                    update(RunRow)
+                    .where(RunRow.id == run_id, RunRow.owner == self.owner)
+                    .where(RunRow.status == "running")
+                    .values(status="interrupted")
+                )
+            raise
+        return True
 
     async def _continue(self, run_id: str) -> None:
         """Load a run's durable state and drive it on from there."""

@@ -204,7 +204,7 @@ async def sub_workflow(
     else:
         status = await engine.run_status(child)
         if status["status"] == "interrupted":
-            await engine._continue(child)
+            await engine.resume_interrupted_run(child)
     try:
         result = await engine.wait(child)
     except asyncio.CancelledError:

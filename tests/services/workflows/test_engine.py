@@ -222,6 +222,14 @@ async def test_cancel_stops_running_nodes_promptly(stack: Stack, engine: Workflo
     assert status["nodes"]["after"]["status"] == "cancelled"
 
 
+async def node_running(engine: WorkflowEngine, run_id: str, node_id: str) -> None:
+    for _ in range(300):
+        if (await engine.run_status(run_id))["nodes"][node_id]["status"] == "running":
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{node_id} never started")
+
+
 async def test_resume_after_interruption_does_not_rerun_finished_nodes(
     stack: Stack, engine: WorkflowEngine
 ) -> None:
@@ -237,10 +245,7 @@ async def test_resume_after_interruption_does_not_rerun_finished_nodes(
         ),
     )
     run_id = await engine.execute_workflow(admin, saved.id, {})
-    for _ in range(300):
-        if (await engine.run_status(run_id))["nodes"]["wait"]["status"] == "running":
-            break
-        await asyncio.sleep(0.01)
+    await node_running(engine, run_id, "wait")
     await engine.cleanup()  # the process goes away mid-run
     assert (await engine.run_status(run_id))["status"] == "interrupted"
     noticed: list[list[str]] = []
@@ -268,6 +273,74 @@ async def test_resume_after_interruption_does_not_rerun_finished_nodes(
     assert status["status"] == "succeeded"
     assert CALLS["once"] == 1  # finished before the interruption: not run again
     assert status["nodes"]["once"]["attempt"] == 1
+
+
+async def test_two_processes_resuming_one_run_drive_it_once(
+    stack: Stack, engine: WorkflowEngine
+) -> None:
+    """Two consoles press Resume on the same interrupted run at the same moment: one claims
+    and drives it, the other is told it is no longer interrupted; no node runs twice."""
+    admin = await stack.admin()
+    saved = await engine.store.create(
+        admin,
+        wf(
+            T,
+            {"id": "once", "type": "flaky"},
+            {"id": "wait", "type": "delay", "params": {"seconds": 0.2}},
+            edges=[("t", "once"), ("once", "wait")],
+        ),
+    )
+    run_id = await engine.execute_workflow(admin, saved.id, {})
+    await node_running(engine, run_id, "wait")
+    await engine.cleanup()  # interrupted mid-run
+    first, second = new_engine(stack), new_engine(stack)
+    await first.initialize()
+    await second.initialize()
+    try:
+        outcomes = await asyncio.gather(
+            first.resume(admin, run_id), second.resume(admin, run_id), return_exceptions=True
+        )
+        refused = [o for o in outcomes if isinstance(o, ServiceError)]
+        assert len(refused) == 1 and outcomes.count(None) == 1, outcomes
+        assert refused[0].code is ErrorCode.CONFLICT
+        assert refused[0].details["status"] in ("running", "succeeded")
+        assert "not interrupted" in refused[0].message
+        for process in (first, second):
+            await process.settled(run_id)
+        status = await first.run_status(run_id)
+        assert status["status"] == "succeeded"
+        assert CALLS["once"] == 1
+        # a run that is not interrupted is refused, with why
+        with pytest.raises(ServiceError) as finished:
+            await first.resume(admin, run_id)
+        assert finished.value.code is ErrorCode.CONFLICT
+        assert finished.value.details["status"] == "succeeded"
+    finally:
+        await first.cleanup()
+        await second.cleanup()
+
+
+async def test_a_resume_that_cannot_start_leaves_the_run_interrupted(
+    stack: Stack, engine: WorkflowEngine
+) -> None:
+    admin = await stack.admin()
+    saved = await engine.store.create(
+        admin, wf(T, {"id": "d", "type": "delay", "params": {"seconds": 60}}, edges=[("t", "d")])
+    )
+    run_id = await engine.execute_workflow(admin, saved.id, {})
+    await node_running(engine, run_id, "d")
+    await engine.cleanup()
+    assert (await engine.run_status(run_id))["status"] == "interrupted"
+    await engine.store.delete(admin, saved.id)  # its workflow is gone
+    fresh = new_engine(stack)
+    await fresh.initialize()
+    try:
+        with pytest.raises(ServiceError) as gone:
+            await fresh.resume(admin, run_id)
+        assert gone.value.code is ErrorCode.NOT_FOUND
+        assert (await fresh.run_status(run_id))["status"] == "interrupted"
+    finally:
+        await fresh.cleanup()
 
 
 async def test_bad_run_requests(stack: Stack, engine: WorkflowEngine) -> None:

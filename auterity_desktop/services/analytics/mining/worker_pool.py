@@ -6,11 +6,16 @@ time, and the GUI's event loop shares that GIL. In a separate process the work h
 interpreter, so the loop only ever waits for pickling the log and the (small) documents.
 
 Progress reaches the parent through one queue read by a parent thread, so ``progress``
-callbacks run **on that thread**. Cancel is a shared byte per call that the parent sets
-when the caller's ``threading.Event`` is set; inside the worker a real ``threading.Event``
-mirrors it, so the importers' cancel checks work unchanged. Workers are started with
-``spawn`` (never ``fork``: the parent has Qt and database threads) the first time work
-arrives, so a platform that never mines never starts one.
+callbacks run **on that thread**. The result travels another way (the executor's pipe) and
+may arrive first, so each call with controls ends its progress with a marker on the same
+queue; the call returns, and its slot is reused, only once the marker was read: every
+report, the last one ("done") included, has then been delivered.
+
+Cancel is a shared byte per call that the parent sets when the caller's ``threading.Event``
+is set; inside the worker a real ``threading.Event`` mirrors it, so the importers' cancel
+checks work unchanged. Workers are started with ``spawn`` (never ``fork``: the parent has
+Qt and database threads) the first time work arrives, so a platform that never mines never
+starts one.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ Progress = Callable[[int, int], None]
 
 SLOTS = 64  # calls in flight at once; more wait for a free slot
 POLL_SECONDS = 0.05
+LAST_PROGRESS_WAIT = 10.0  # seconds a finished call waits for its marker at most
 
 # -- the worker side -----------------------------------------------------------------------
 _progress_queue: Any = None
@@ -69,9 +75,20 @@ def _call_in_worker(
     finally:
         finished.set()
         watcher.join()
+        _progress_queue.put((slot, None, None))  # this call is done with its slot
 
 
 # -- the parent side -----------------------------------------------------------------------
+class _Call:
+    """One call's hold on a slot, released once (by its marker or by its end)."""
+
+    def __init__(self, slot: int, loop: asyncio.AbstractEventLoop) -> None:
+        self.slot = slot
+        self.loop = loop
+        self.reported = asyncio.Event()  # its marker was read: all its progress delivered
+        self.released = False
+
+
 class MiningPool:
     """A lazily started pool of ``processes`` workers."""
 
@@ -85,6 +102,7 @@ class MiningPool:
         self._flags: Any = None
         self._reader: threading.Thread | None = None
         self._listeners: dict[int, Progress] = {}
+        self._calls: dict[int, _Call] = {}  # slot → the call holding it
         self._free = list(range(SLOTS))
         self._slots: asyncio.Semaphore | None = None
 
@@ -115,12 +133,27 @@ class MiningPool:
             if item is None:
                 return
             slot, done, total = item
+            if done is None:  # the call's marker: its reports above were all delivered
+                call = self._calls.get(slot)
+                if call is not None:
+                    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                        call.loop.call_soon_threadsafe(self._reported, call)
+                continue
             listener = self._listeners.get(slot)
             if listener is not None:
                 with contextlib.suppress(Exception):  # a caller's bug must not end the reader
                     listener(done, total)
 
-    def _release(self, slot: int) -> None:
+    def _reported(self, call: _Call) -> None:
+        call.reported.set()
+        self._release(call)
+
+    def _release(self, call: _Call) -> None:
+        if call.released:
+            return
+        call.released = True
+        slot = call.slot
+        self._calls.pop(slot, None)
         self._listeners.pop(slot, None)
         self._flags[slot] = 0
         self._free.append(slot)
@@ -145,18 +178,22 @@ class MiningPool:
             self._slots = asyncio.Semaphore(SLOTS)
         await self._slots.acquire()
         slot = self._free.pop()
+        call = self._calls[slot] = _Call(slot, loop)
         self._flags[slot] = 1 if cancel is not None and cancel.is_set() else 0
         if progress is not None:
             self._listeners[slot] = progress
         try:
             future: Future[T] = executor.submit(_call_in_worker, slot, function, args, controls)
         except BaseException:
-            self._release(slot)
+            self._release(call)
             raise
 
-        def finished(_: Future[T]) -> None:
+        def finished(done: Future[T]) -> None:
+            ran = not done.cancelled() and not isinstance(done.exception(), BrokenProcessPool)
+            if controls and ran:
+                return  # its marker, read by the progress thread, frees the slot
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(self._release, slot)
+                loop.call_soon_threadsafe(self._release, call)
 
         future.add_done_callback(finished)
         waiting = asyncio.wrap_future(future)
@@ -164,7 +201,11 @@ class MiningPool:
             while True:
                 done, _ = await asyncio.wait({waiting}, timeout=POLL_SECONDS)
                 if done:
-                    return waiting.result()
+                    result = waiting.result()
+                    if controls:  # hand back only once every progress report is delivered
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(call.reported.wait(), LAST_PROGRESS_WAIT)
+                    return result
                 if cancel is not None and cancel.is_set():
                     self._flags[slot] = 1
         except asyncio.CancelledError:
@@ -191,6 +232,9 @@ class MiningPool:
             self._queue.put(None)
             reader.join(timeout=5)
         self._queue = None
+        for call in list(self._calls.values()):  # no marker can come now
+            with contextlib.suppress(RuntimeError):
+                call.loop.call_soon_threadsafe(self._reported, call)
 
     def shutdown(self) -> None:
         """Stop the workers now: running work is abandoned (a closing app does not wait

@@ -199,3 +199,23 @@ def test_time_axis_labels_a_live_window_of_any_width(qtbot: Any, width: int) -> 
         assert 2 <= len(ticks) <= max(2, width // 45), (width, shift, levels)
         strings = [t for sp, values in levels for t in axis.tickStrings(values, 1.0, sp)]
         assert all(re.fullmatch(r"\d\d:\d\d(:\d\d)?", t) for t in strings), strings
+
+
+def test_run_outcomes_keep_the_colour_of_their_meaning(qtbot: Any) -> None:
+    from PySide6.QtGui import QColor
+
+    from auterity_desktop.ui.theme import load_palette
+    from auterity_desktop.ui.widgets.chart_widget import ChartWidget
+
+    for theme in ("light", "dark"):
+        colours = load_palette(theme)
+        chart = ChartWidget("Workflow runs", colours)
+        qtbot.addWidget(chart)
+        chart.set_curves([("f", "failed"), ("s", "succeeded"), ("c", "cancelled"), ("x", "cpu")])
+        assert chart.curves["f"].colour == QColor(colours["error"])
+        assert chart.curves["s"].colour == QColor(colours["ok"])
+        assert chart.curves["c"].colour == QColor(colours["muted_text"])
+        # other series take the palette in order, whatever their place
+        chart.set_curves([("x", "cpu"), ("f", "failed")])
+        assert chart.curves["x"].colour == QColor(colours["accent"])
+        assert chart.curves["f"].colour == QColor(colours["error"])

@@ -42,9 +42,14 @@ EMPTY_TEXT = "No data in this range yet"
 LEGEND_COLUMNS = 3
 
 
-def series_colour(index: int, colours: Mapping[str, str]) -> QColor:
-    name = SERIES_COLOURS[index % len(SERIES_COLOURS)]
-    return QColor(colours.get(name, name))
+# a run's outcome keeps the theme colour of its meaning, wherever it comes in the legend
+OUTCOME_COLOURS = {"succeeded": "ok", "failed": "error", "cancelled": "muted_text"}
+
+
+def series_colour(index: int, colours: Mapping[str, str], name: str = "") -> QColor:
+    """The colour of the ``index``-th series of a chart, or of its outcome by ``name``."""
+    key = OUTCOME_COLOURS.get(name) or SERIES_COLOURS[index % len(SERIES_COLOURS)]
+    return QColor(colours.get(key, key))
 
 
 def nice_range(low: float, high: float) -> tuple[float, float]:
@@ -326,7 +331,7 @@ class ChartWidget(QFrame):
             axis.setPen(axis_pen)
             axis.setTextPen(text_pen)
         for index, curve in enumerate(self.curves.values()):
-            curve.set_colour(series_colour(index, colours))
+            curve.set_colour(series_colour(index, colours, curve.name))
         self.vline.setPen(pg.mkPen(colours["muted_text"], style=Qt.PenStyle.DashLine))
         self.setStyleSheet(
             f"#DashboardChart {{ background: {colours['base']}; border: 1px solid "
@@ -361,14 +366,15 @@ class ChartWidget(QFrame):
         for key, name, *full in wanted:
             curve = self.curves.get(key)
             if curve is None:
-                curve = ChartCurveItem(key, name, series_colour(len(self.curves), self._colours))
+                colour = series_colour(len(self.curves), self._colours, name)
+                curve = ChartCurveItem(key, name, colour)
                 self.plot.getPlotItem().addItem(curve)
                 self.curves[key] = curve
             curve.name = name
             curve.full_name = full[0] if full else name
         self.curves = {k: self.curves[k] for k in keys}
         for index, curve in enumerate(self.curves.values()):
-            curve.set_colour(series_colour(index, self._colours))
+            curve.set_colour(series_colour(index, self._colours, curve.name))
         self._relabel_legend()
 
     def _relabel_legend(self) -> None:

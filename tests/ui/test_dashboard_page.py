@@ -144,11 +144,12 @@ def test_queue_legend_names_a_trigger_queue_by_its_workflow(make_app: Any) -> No
     queues = chart(page, "Queue depth")
 
     def legend() -> dict[str, tuple[str, str, str]]:
-        return {
-            labels: (curve.name, curve.full_name, queues.legend_buttons[key].toolTip())
-            for key, curve in queues.curves.items()
-            for labels in [json.loads(key[1])["queue"]]
-        }
+        """Queue → (legend name, full name, tooltip) of the chart's series."""
+        shown = {}
+        for key, curve in queues.curves.items():
+            tooltip = queues.legend_buttons[key].toolTip()
+            shown[json.loads(key[1])["queue"]] = (curve.name, curve.full_name, tooltip)
+        return shown
 
     assert legend()[stored][:2] == ("Lead follow-up · New lead", f"queue_depth · {stored}")
     assert stored in legend()[stored][2]  # the tooltip gives the name the Messages page uses

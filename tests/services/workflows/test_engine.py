@@ -222,32 +222,36 @@ async def test_cancel_stops_running_nodes_promptly(stack: Stack, engine: Workflo
     assert status["nodes"]["after"]["status"] == "cancelled"
 
 
-async def node_running(engine: WorkflowEngine, run_id: str, node_id: str) -> None:
+async def interrupted(
+    stack: Stack, engine: WorkflowEngine, document: dict, node_id: str
+) -> tuple[str, str]:
+    """(workflow id, run id) of a run whose process went away while ``node_id`` ran."""
+    admin = await stack.admin()
+    saved = await engine.store.create(admin, document)
+    run_id = await engine.execute_workflow(admin, saved.id, {})
     for _ in range(300):
         if (await engine.run_status(run_id))["nodes"][node_id]["status"] == "running":
-            return
+            break
         await asyncio.sleep(0.01)
-    raise AssertionError(f"{node_id} never started")
+    else:
+        raise AssertionError(f"{node_id} never started")
+    await engine.cleanup()  # the process goes away mid-run
+    assert (await engine.run_status(run_id))["status"] == "interrupted"
+    return saved.id, run_id
 
 
 async def test_resume_after_interruption_does_not_rerun_finished_nodes(
     stack: Stack, engine: WorkflowEngine
 ) -> None:
     admin = await stack.admin()
-    saved = await engine.store.create(
-        admin,
-        wf(
-            T,
-            {"id": "once", "type": "flaky"},
-            {"id": "wait", "type": "delay", "params": {"seconds": 60}},
-            {"id": "end", "type": "log"},
-            edges=[("t", "once"), ("once", "wait"), ("wait", "end")],
-        ),
+    document = wf(
+        T,
+        {"id": "once", "type": "flaky"},
+        {"id": "wait", "type": "delay", "params": {"seconds": 60}},
+        {"id": "end", "type": "log"},
+        edges=[("t", "once"), ("once", "wait"), ("wait", "end")],
     )
-    run_id = await engine.execute_workflow(admin, saved.id, {})
-    await node_running(engine, run_id, "wait")
-    await engine.cleanup()  # the process goes away mid-run
-    assert (await engine.run_status(run_id))["status"] == "interrupted"
+    workflow_id, run_id = await interrupted(stack, engine, document, "wait")
     noticed: list[list[str]] = []
     stack.events.subscribe("runs_interrupted", lambda e: noticed.append(e.payload["run_ids"]))
     await simulate_crash(stack, run_id)
@@ -259,7 +263,7 @@ async def test_resume_after_interruption_does_not_rerun_finished_nodes(
         async with stack.database.session() as db:  # shorten the delay for the resumed run
             from auterity_desktop.services.workflows.models import WorkflowVersionRow
 
-            row = await db.get(WorkflowVersionRow, (saved.id, 1))
+            row = await db.get(WorkflowVersionRow, (workflow_id, 1))
             document = dict(row.document)
             document["nodes"] = [
                 dict(n, params={"seconds": 0.01}) if n["id"] == "wait" else n
@@ -281,18 +285,13 @@ async def test_two_processes_resuming_one_run_drive_it_once(
     """Two consoles press Resume on the same interrupted run at the same moment: one claims
     and drives it, the other is told it is no longer interrupted; no node runs twice."""
     admin = await stack.admin()
-    saved = await engine.store.create(
-        admin,
-        wf(
-            T,
-            {"id": "once", "type": "flaky"},
-            {"id": "wait", "type": "delay", "params": {"seconds": 0.2}},
-            edges=[("t", "once"), ("once", "wait")],
-        ),
+    document = wf(
+        T,
+        {"id": "once", "type": "flaky"},
+        {"id": "wait", "type": "delay", "params": {"seconds": 0.2}},
+        edges=[("t", "once"), ("once", "wait")],
     )
-    run_id = await engine.execute_workflow(admin, saved.id, {})
-    await node_running(engine, run_id, "wait")
-    await engine.cleanup()  # interrupted mid-run
+    _, run_id = await interrupted(stack, engine, document, "wait")
     first, second = new_engine(stack), new_engine(stack)
     await first.initialize()
     await second.initialize()
@@ -324,14 +323,9 @@ async def test_a_resume_that_cannot_start_leaves_the_run_interrupted(
     stack: Stack, engine: WorkflowEngine
 ) -> None:
     admin = await stack.admin()
-    saved = await engine.store.create(
-        admin, wf(T, {"id": "d", "type": "delay", "params": {"seconds": 60}}, edges=[("t", "d")])
-    )
-    run_id = await engine.execute_workflow(admin, saved.id, {})
-    await node_running(engine, run_id, "d")
-    await engine.cleanup()
-    assert (await engine.run_status(run_id))["status"] == "interrupted"
-    await engine.store.delete(admin, saved.id)  # its workflow is gone
+    document = wf(T, {"id": "d", "type": "delay", "params": {"seconds": 60}}, edges=[("t", "d")])
+    workflow_id, run_id = await interrupted(stack, engine, document, "d")
+    await engine.store.delete(admin, workflow_id)  # its workflow is gone
     fresh = new_engine(stack)
     await fresh.initialize()
     try:
